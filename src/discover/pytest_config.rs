@@ -1,0 +1,170 @@
+//! Finds pytest's rootdir and configuration file the way pytest itself does
+//! (`_pytest/config/findpaths.py`), and reads the options that decide which files are tests.
+
+use std::path::{Path, PathBuf};
+
+use super::iniformat;
+use super::DiscoverError;
+
+/// The config file names pytest looks for in each directory, in its order.
+const CONFIG_NAMES: [&str; 7] =
+    ["pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"];
+
+/// The part of pytest's configuration that decides what gets collected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PytestConfig {
+    pub rootdir: PathBuf,
+    pub inifile: Option<PathBuf>,
+    pub python_files: Vec<String>,
+    pub testpaths: Vec<String>,
+    pub norecursedirs: Vec<String>,
+}
+
+/// Values read from a config file, as pytest's "args"/"linelist" options after splitting.
+#[derive(Debug, Default)]
+struct Options {
+    python_files: Option<Vec<String>>,
+    testpaths: Option<Vec<String>>,
+    norecursedirs: Option<Vec<String>>,
+}
+
+/// pytest's `determine_setup` without `-c`/`--rootdir`: `dirs` are the existing path arguments.
+pub fn determine(invocation_dir: &Path, dirs: &[PathBuf]) -> Result<PytestConfig, DiscoverError> {
+    let ancestor = common_ancestor(invocation_dir, dirs);
+    let mut found = locate(std::slice::from_ref(&ancestor))?;
+    if found.is_none() {
+        if let Some(dir) = ancestor.ancestors().find(|d| d.join("setup.py").is_file()) {
+            found = Some((dir.to_path_buf(), None, Options::default()));
+        } else if dirs != [ancestor.clone()] {
+            found = locate(dirs)?;
+        }
+    }
+    let (rootdir, inifile, options) = found.unwrap_or_else(|| {
+        let root = common_ancestor(invocation_dir, &[invocation_dir.to_path_buf(), ancestor.clone()]);
+        let root = if root.parent().is_none() { ancestor } else { root };
+        (root, None, Options::default())
+    });
+    Ok(PytestConfig {
+        rootdir,
+        inifile,
+        python_files: options.python_files.unwrap_or_else(|| strings(&["test_*.py", "*_test.py"])),
+        testpaths: options.testpaths.unwrap_or_default(),
+        norecursedirs: options.norecursedirs.unwrap_or_else(|| {
+            strings(&["*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}"])
+        }),
+    })
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+type Located = Option<(PathBuf, Option<PathBuf>, Options)>;
+
+/// pytest's `locate_config`: the first directory, walking up from each arg, with a config file
+/// that holds pytest configuration; failing that, the first `pyproject.toml` seen.
+fn locate(args: &[PathBuf]) -> Result<Located, DiscoverError> {
+    let mut first_pyproject: Option<PathBuf> = None;
+    for arg in args {
+        for base in arg.ancestors() {
+            for name in CONFIG_NAMES {
+                let path = base.join(name);
+                if !path.is_file() {
+                    continue;
+                }
+                if name == "pyproject.toml" && first_pyproject.is_none() {
+                    first_pyproject = Some(path.clone());
+                }
+                if let Some(options) = load(&path)? {
+                    return Ok(Some((base.to_path_buf(), Some(path), options)));
+                }
+            }
+        }
+    }
+    Ok(first_pyproject.map(|p| (p.parent().unwrap_or(Path::new("/")).to_path_buf(), Some(p), Options::default())))
+}
+
+/// Reads one config file; `None` when it holds no pytest configuration.
+fn load(path: &Path) -> Result<Option<Options>, DiscoverError> {
+    let text = std::fs::read_to_string(path).map_err(|error| DiscoverError::Io { path: path.to_path_buf(), error })?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match name {
+        "pytest.ini" | ".pytest.ini" => load_ini(path, &text, "pytest").map(|o| Some(o.unwrap_or_default())),
+        "tox.ini" => load_ini(path, &text, "pytest"),
+        "setup.cfg" => load_ini(path, &text, "tool:pytest"),
+        _ => load_toml(path, &text, name),
+    }
+}
+
+fn load_ini(path: &Path, text: &str, section: &str) -> Result<Option<Options>, DiscoverError> {
+    let sections = iniformat::parse(text).map_err(|e| DiscoverError::Config {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let Some(section) = sections.get(section) else { return Ok(None) };
+    let get = |key: &str| section.values.get(key).map(|(v, _)| v.as_str());
+    Ok(Some(Options {
+        // python_files and testpaths/norecursedirs are "args" options: shell-split.
+        python_files: get("python_files").map(split_args),
+        testpaths: get("testpaths").map(split_args),
+        norecursedirs: get("norecursedirs").map(split_args),
+    }))
+}
+
+fn split_args(value: &str) -> Vec<String> {
+    shlex::split(value).unwrap_or_else(|| value.split_whitespace().map(String::from).collect())
+}
+
+fn load_toml(path: &Path, text: &str, name: &str) -> Result<Option<Options>, DiscoverError> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |s| text[..s.start].lines().count().max(1));
+        DiscoverError::Config { path: path.to_path_buf(), line, message: e.message().to_string() }
+    })?;
+    let table = if name == "pyproject.toml" {
+        let tool = doc.get("tool").and_then(|t| t.get("pytest"));
+        // [tool.pytest.ini_options] (ini mode) or [tool.pytest] itself (pytest 9's toml mode).
+        tool.and_then(|t| t.get("ini_options")).or(tool).and_then(|t| t.as_table())
+    } else {
+        doc.get("pytest").and_then(|t| t.as_table())
+    };
+    let Some(table) = table else {
+        return Ok((name != "pyproject.toml").then(Options::default));
+    };
+    let get = |key: &str| table.get(key).map(toml_list);
+    Ok(Some(Options {
+        python_files: get("python_files"),
+        testpaths: get("testpaths"),
+        norecursedirs: get("norecursedirs"),
+    }))
+}
+
+fn toml_list(value: &toml::Value) -> Vec<String> {
+    match value {
+        toml::Value::Array(items) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).collect(),
+        toml::Value::String(s) => split_args(s),
+        other => vec![other.to_string()],
+    }
+}
+
+/// pytest's `get_common_ancestor`: the deepest directory holding every existing path.
+fn common_ancestor(invocation_dir: &Path, paths: &[PathBuf]) -> PathBuf {
+    let mut common: Option<PathBuf> = None;
+    for path in paths.iter().filter(|p| p.exists()) {
+        common = Some(match common {
+            None => path.clone(),
+            Some(c) if path.starts_with(&c) => c,
+            Some(c) if c.starts_with(path) => path.clone(),
+            Some(c) => shared_prefix(&c, path),
+        });
+    }
+    match common {
+        None => invocation_dir.to_path_buf(),
+        Some(c) if c.is_file() => c.parent().map_or(c.clone(), Path::to_path_buf),
+        Some(c) => c,
+    }
+}
+
+fn shared_prefix(a: &Path, b: &Path) -> PathBuf {
+    a.components().zip(b.components()).take_while(|(x, y)| x == y).map(|(x, _)| x).collect()
+}

@@ -1,0 +1,199 @@
+//! The one event stream of a run: every consumer (terminal, JUnit, later history and diagnosis)
+//! reads these and nothing else; no consumer reaches back into the executor.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::exit::ExitCode;
+
+/// Everything a run reports, in the order it happens.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted { rootdir: PathBuf, files: usize, workers: usize },
+    WorkerStarted { worker: usize, files: usize, pid: Option<u32> },
+    /// A worker finished collecting: these tests (node ids, in order) will run in it.
+    Collected { worker: usize, tests: Vec<String> },
+    TestStarted { id: String, worker: usize },
+    TestFinished(TestResult),
+    /// A worker process ended in a way that cut tests short (crash, timeout kill).
+    WorkerLost { worker: usize, reason: String, in_flight: Option<String> },
+    /// Something the user should see that is not a test result (a worker's usage error, ...).
+    Notice { message: String },
+    RunFinished { tally: Tally, exit: ExitCode, duration: Duration },
+}
+
+impl Serialize for ExitCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i32(self.code())
+    }
+}
+
+/// The final state of one test (or of one file that failed to collect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Failed in setup or teardown, or a file that could not be collected.
+    Error,
+    Skipped,
+    XFailed,
+    XPassed,
+    /// The worker process died while this test ran (signal, `os._exit`, ...).
+    Crashed,
+    /// The test ran past `--timeout` and its worker was killed.
+    TimedOut,
+}
+
+impl Outcome {
+    /// Outcomes that make a run fail.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::Error | Outcome::Crashed | Outcome::TimedOut)
+    }
+
+    /// The word pytest uses for it (vigil's own two outcomes added).
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Error => "error",
+            Outcome::Skipped => "skipped",
+            Outcome::XFailed => "xfailed",
+            Outcome::XPassed => "xpassed",
+            Outcome::Crashed => "crashed",
+            Outcome::TimedOut => "timed out",
+        }
+    }
+
+    /// Summary order, as pytest prints it: failures first.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Failed,
+        Outcome::Crashed,
+        Outcome::TimedOut,
+        Outcome::Passed,
+        Outcome::Skipped,
+        Outcome::XFailed,
+        Outcome::XPassed,
+        Outcome::Error,
+    ];
+}
+
+/// Where in a test's life a problem happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Collect,
+    Setup,
+    Call,
+    Teardown,
+}
+
+/// A failure or error attached to a test. A failed call plus a failing teardown is one test
+/// with two problems, as in pytest's own JUnit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub phase: Phase,
+    /// True for errors (setup/teardown/collection), false for failures of the test itself.
+    pub is_error: bool,
+    /// One line: the exception and its message, as pytest's crash line shows it.
+    pub message: String,
+    pub location: Option<Location>,
+    /// The full failure text (pytest's longrepr), capped by the plugin.
+    pub longrepr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    pub line: Option<u32>,
+}
+
+/// The reason of a skip or an expected failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkipInfo {
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+/// A marker on a test, with its arguments as JSON values.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Marker {
+    pub name: String,
+    #[serde(default)]
+    pub args: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub kwargs: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// pytest's node id, e.g. `tests/test_x.py::TestA::test_b[1]`.
+    pub id: String,
+    pub outcome: Outcome,
+    /// Setup + call + teardown, as pytest's JUnit counts it.
+    pub duration: Duration,
+    pub problems: Vec<Problem>,
+    /// Why it was skipped or expected to fail, and where the skip was raised.
+    pub skip: Option<SkipInfo>,
+    /// Captured output sections, e.g. ("Captured stdout call", "...").
+    pub sections: Vec<(String, String)>,
+    pub markers: Vec<Marker>,
+    pub worker: usize,
+}
+
+impl TestResult {
+    /// The file part of the node id.
+    pub fn file(&self) -> &str {
+        self.id.split("::").next().unwrap_or(&self.id)
+    }
+}
+
+/// Counts of outcomes over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    counts: Vec<(Outcome, usize)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, outcome: Outcome) {
+        match self.counts.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((outcome, 1)),
+        }
+    }
+
+    pub fn get(&self, outcome: Outcome) -> usize {
+        self.counts.iter().find(|(o, _)| *o == outcome).map_or(0, |(_, n)| *n)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    pub fn failures(&self) -> usize {
+        self.counts.iter().filter(|(o, _)| o.is_failure()).map(|(_, n)| n).sum()
+    }
+
+    /// "2 failed, 10 passed, 1 skipped", in pytest's order; empty outcomes left out.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = Outcome::ALL
+            .iter()
+            .filter_map(|&o| {
+                let n = self.get(o);
+                (n > 0).then(|| match (o, n) {
+                    (Outcome::Error, 1) => "1 error".to_string(),
+                    (Outcome::Error, n) => format!("{n} errors"),
+                    (o, n) => format!("{n} {}", o.label()),
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            "no tests ran".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The plugin's wire protocol: one JSON object per line, tagged by `ev`.
+//! `vigil_plugin.py` is the writer; keep the two in step (and bump `protocol` on breaking change).
+
+use serde::Deserialize;
+
+use crate::events::Marker;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum WireEvent {
+    Hello { protocol: u32, pid: u32, pytest: String, rootdir: String },
+    CollectError { nodeid: String, longrepr: String },
+    CollectSkip { nodeid: String, reason: WireSkip },
+    Collected { nodeid: String, file: String, line: Option<u32>, #[serde(default)] markers: Vec<Marker> },
+    CollectionDone { count: usize },
+    TestStart { nodeid: String },
+    TestDone { nodeid: String, phases: Vec<WirePhase>, #[serde(default)] sections: Vec<(String, String)> },
+    SessionFinish { exitstatus: i32 },
+}
+
+/// One of setup / call / teardown, as pytest's `TestReport` has it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct WirePhase {
+    pub when: String,
+    pub outcome: String,
+    #[serde(default)]
+    pub duration: f64,
+    pub wasxfail: Option<String>,
+    pub reason: Option<WireSkip>,
+    pub longrepr: Option<String>,
+    pub crash: Option<WireCrash>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct WireSkip {
+    pub path: Option<String>,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct WireCrash {
+    pub path: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// Parses one line; the error keeps the line's start so a bad line can be reported.
+pub fn parse(line: &str) -> Result<WireEvent, String> {
+    serde_json::from_str(line).map_err(|e| {
+        let start: String = line.chars().take(120).collect();
+        format!("malformed event from the pytest plugin ({e}): {start}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_test_done_line() {
+        let line = r#"{"ev":"test_done","nodeid":"t.py::a","phases":[{"when":"call","outcome":"failed","duration":0.5,"longrepr":"E x","crash":{"path":"/r/t.py","line":3,"message":"AssertionError"}}],"sections":[["Captured stdout call","hi\n"]]}"#;
+        let WireEvent::TestDone { nodeid, phases, sections } = parse(line).unwrap() else { panic!("wrong kind") };
+        assert_eq!(nodeid, "t.py::a");
+        assert_eq!(phases[0].crash.as_ref().unwrap().line, Some(3));
+        assert_eq!(sections[0].1, "hi\n");
+    }
+
+    #[test]
+    fn a_malformed_line_is_an_error_not_a_panic() {
+        assert!(parse("{\"ev\":\"nope\"}").unwrap_err().contains("malformed event"));
+        assert!(parse("not json").is_err());
+    }
+}

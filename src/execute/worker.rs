@@ -1,0 +1,218 @@
+//! One pytest worker process: started with duct in its own process group, handed the write end
+//! of a pipe as fd 3 for the plugin's events, its terminal output spooled to a file.
+//! Two threads per worker report to the coordinator: one reads event lines, one waits for exit.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::wire::{self, WireEvent};
+
+/// The fd the plugin writes events to (`VIGIL_EVENT_FD`).
+const EVENT_FD: i32 = 3;
+
+/// Longest event line read into memory; longer lines are dropped and reported. The plugin caps
+/// captured output well below this, so only a broken plugin or a hostile test gets here.
+const MAX_LINE: u64 = 32 << 20;
+
+/// The files a worker owns, written to `VIGIL_ASSIGNMENT` for the plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub mine: Vec<String>,
+    pub others: Vec<String>,
+    pub claim_unknown: bool,
+    pub exclude: Vec<String>,
+    pub capture_cap: usize,
+}
+
+/// How to start a worker.
+pub struct Launch<'a> {
+    pub python: &'a Path,
+    pub cwd: &'a Path,
+    pub pytest_args: &'a [OsString],
+    pub plugin_dir: &'a Path,
+    pub scratch: &'a Path,
+}
+
+/// What the worker threads tell the coordinator.
+#[derive(Debug)]
+pub enum Message {
+    Event(WireEvent),
+    BadLine(String),
+    /// The event pipe closed: every event the worker wrote has been delivered.
+    Eof,
+    Exited(std::io::Result<ExitStatus>),
+}
+
+/// A tagged message: which worker, and which start of it (workers are restarted after a crash).
+#[derive(Debug)]
+pub struct Envelope {
+    pub worker: usize,
+    pub generation: u32,
+    pub message: Message,
+}
+
+/// A running worker process.
+pub struct Worker {
+    handle: Arc<duct::Handle>,
+    pub pid: u32,
+    /// pytest's own terminal output (stdout and stderr), for crash and usage-error reports.
+    pub log: PathBuf,
+}
+
+impl Worker {
+    pub fn spawn(
+        launch: &Launch,
+        assignment: &Assignment,
+        (worker, generation): (usize, u32),
+        tx: &Sender<Envelope>,
+    ) -> std::io::Result<Worker> {
+        let tag = format!("worker-{worker}-{generation}");
+        let assignment_path = launch.scratch.join(format!("{tag}.json"));
+        std::fs::write(&assignment_path, serde_json::to_vec(assignment)?)?;
+        let log = launch.scratch.join(format!("{tag}.log"));
+        let (reader, writer) = std::io::pipe()?;
+        let handle = Arc::new(command(launch, &assignment_path, &log, writer.as_raw_fd()).start()?);
+        drop(writer); // the child holds the only write end now: EOF means the worker is gone
+        let pid = handle.pids().first().copied().unwrap_or(0);
+        spawn_reader(reader, worker, generation, tx.clone());
+        spawn_waiter(Arc::clone(&handle), worker, generation, tx.clone());
+        Ok(Worker { handle, pid, log })
+    }
+
+    /// Sends `signal` to the worker's whole process group (pytest and anything it started).
+    pub fn signal_group(&self, signal: i32) {
+        if self.pid > 0 {
+            // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
+            unsafe {
+                libc::kill(-(self.pid as i32), signal);
+            }
+        }
+    }
+
+    /// Kills the process group, then reaps pytest itself through duct.
+    pub fn kill(&self) {
+        self.signal_group(libc::SIGKILL);
+        let _ = self.handle.kill();
+    }
+
+    /// The last `max` bytes of pytest's terminal output.
+    pub fn log_tail(&self, max: u64) -> String {
+        tail(&self.log, max)
+    }
+}
+
+fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duct::Expression {
+    let mut args: Vec<OsString> = vec!["-m".into(), "pytest".into(), "-p".into(), super::plugin::MODULE.into()];
+    // One broken file must not stop the others (pytest's default is to stop on collection errors).
+    args.push("--continue-on-collection-errors".into());
+    args.extend(launch.pytest_args.iter().cloned());
+    duct::cmd(launch.python, args)
+        .dir(launch.cwd)
+        .env("VIGIL_EVENT_FD", EVENT_FD.to_string())
+        .env("VIGIL_ASSIGNMENT", assignment)
+        .env("PYTHONPATH", python_path(launch.plugin_dir))
+        .stdin_null()
+        .stdout_path(log)
+        .stderr_to_stdout()
+        .unchecked()
+        .before_spawn(move |cmd| {
+            cmd.process_group(0);
+            // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || hand_over_fd(event_fd));
+            }
+            Ok(())
+        })
+}
+
+/// Puts the pipe's write end at fd 3 in the child, without close-on-exec.
+fn hand_over_fd(fd: i32) -> std::io::Result<()> {
+    // SAFETY: plain fd syscalls in the forked child.
+    let rc = unsafe {
+        if fd == EVENT_FD {
+            libc::fcntl(fd, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(fd, EVENT_FD)
+        }
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn python_path(plugin_dir: &Path) -> OsString {
+    let mut value = plugin_dir.as_os_str().to_owned();
+    if let Some(existing) = std::env::var_os("PYTHONPATH").filter(|v| !v.is_empty()) {
+        value.push(":");
+        value.push(existing);
+    }
+    value
+}
+
+fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: Sender<Envelope>) {
+    std::thread::spawn(move || {
+        let send = |message| tx.send(Envelope { worker, generation, message }).is_ok();
+        let mut reader = BufReader::with_capacity(1 << 16, pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if !line.ends_with(b"\n") && line.len() as u64 >= MAX_LINE => {
+                    skip_rest_of_line(&mut reader);
+                    if !send(Message::BadLine(format!("an event line over {MAX_LINE} bytes was dropped"))) {
+                        return;
+                    }
+                }
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    let message = match wire::parse(text.trim_end()) {
+                        Ok(event) => Message::Event(event),
+                        Err(error) => Message::BadLine(error),
+                    };
+                    if !send(message) {
+                        return;
+                    }
+                }
+            }
+        }
+        send(Message::Eof);
+    });
+}
+
+fn skip_rest_of_line(reader: &mut impl BufRead) {
+    let mut sink = Vec::new();
+    while reader.by_ref().take(1 << 16).read_until(b'\n', &mut sink).is_ok_and(|n| n > 0) {
+        if sink.ends_with(b"\n") {
+            break;
+        }
+        sink.clear();
+    }
+}
+
+fn spawn_waiter(handle: Arc<duct::Handle>, worker: usize, generation: u32, tx: Sender<Envelope>) {
+    std::thread::spawn(move || {
+        let status = handle.wait().map(|output| output.status);
+        let _ = tx.send(Envelope { worker, generation, message: Message::Exited(status) });
+    });
+}
+
+/// The last `max` bytes of a file, lossily decoded.
+fn tail(path: &Path, max: u64) -> String {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else { return String::new() };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(max)));
+    let mut bytes = Vec::new();
+    let _ = file.take(max).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}

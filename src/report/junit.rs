@@ -1,0 +1,172 @@
+//! The JUnit XML reporter (quick-junit): one `<testsuite>` per file, `classname`/`name` as
+//! pytest's junitxml writes them, skips/xfails/errors/failures as pytest represents them, and
+//! captured output in `system-out`/`system-err`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::events::{Event, Outcome, Phase, Problem, TestResult};
+
+use super::{ReportError, Reporter};
+
+pub struct JunitReporter {
+    path: PathBuf,
+    results: Vec<TestResult>,
+    duration: Duration,
+}
+
+impl JunitReporter {
+    pub fn new(path: PathBuf) -> Self {
+        JunitReporter { path, results: Vec::new(), duration: Duration::ZERO }
+    }
+
+    fn report(&self) -> Report {
+        let mut report = Report::new("vigil");
+        let mut suites: Vec<TestSuite> = Vec::new();
+        for result in &self.results {
+            let file = result.file();
+            let suite = match suites.iter().position(|s| s.name.as_str() == file) {
+                Some(i) => &mut suites[i],
+                None => {
+                    suites.push(TestSuite::new(file));
+                    suites.last_mut().expect("just pushed")
+                }
+            };
+            suite.add_test_case(test_case(result));
+        }
+        for suite in &mut suites {
+            let total: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
+            suite.set_time(total);
+        }
+        report.add_test_suites(suites);
+        report.set_time(self.duration);
+        report
+    }
+}
+
+impl Reporter for JunitReporter {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::TestFinished(result) => self.results.push(result.clone()),
+            Event::RunFinished { duration, .. } => self.duration = *duration,
+            _ => {}
+        }
+    }
+
+    /// Writes the report atomically: a reader never sees half a file.
+    fn finish(&mut self) -> Result<(), ReportError> {
+        let write_err = |error| ReportError::Write { path: self.path.clone(), error };
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        self.report().serialize(&mut tmp)?;
+        tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
+        Ok(())
+    }
+}
+
+/// pytest's `mangle_test_address`: `tests/test_x.py::TestA::test_b[p]` →
+/// (`tests.test_x.TestA`, `test_b[p]`); a file alone gives an empty classname.
+pub fn junit_names(nodeid: &str) -> (String, String) {
+    let (path, params) = match nodeid.find('[') {
+        Some(i) => nodeid.split_at(i),
+        None => (nodeid, ""),
+    };
+    let mut names: Vec<String> = path.split("::").map(String::from).collect();
+    names[0] = names[0].replace('/', ".");
+    if let Some(stripped) = names[0].strip_suffix(".py") {
+        names[0] = stripped.to_string();
+    }
+    let last = names.pop().unwrap_or_default() + params;
+    (names.join("."), last)
+}
+
+fn test_case(result: &TestResult) -> TestCase {
+    let (classname, name) = junit_names(&result.id);
+    let mut case = TestCase::new(name, status(result));
+    case.set_classname(classname);
+    case.set_time(result.duration);
+    let (out, err) = captured(result);
+    if !out.is_empty() {
+        case.set_system_out(out);
+    }
+    if !err.is_empty() {
+        case.set_system_err(err);
+    }
+    case
+}
+
+fn status(result: &TestResult) -> TestCaseStatus {
+    match result.outcome {
+        Outcome::Passed | Outcome::XPassed => TestCaseStatus::success(),
+        Outcome::Skipped | Outcome::XFailed => skipped(result),
+        Outcome::Error => non_success(NonSuccessKind::Error, result),
+        Outcome::Failed | Outcome::Crashed | Outcome::TimedOut => non_success(NonSuccessKind::Failure, result),
+    }
+}
+
+fn skipped(result: &TestResult) -> TestCaseStatus {
+    let mut status = TestCaseStatus::skipped();
+    let reason = result.skip.as_ref();
+    let message = reason.map_or("", |r| r.message.as_str());
+    if result.outcome == Outcome::XFailed {
+        status.set_type("pytest.xfail");
+        status.set_message(message);
+    } else {
+        status.set_type("pytest.skip");
+        status.set_message(message);
+        if let Some(loc) = reason.and_then(|r| r.location.as_ref()) {
+            status.set_description(format!("{}:{}: {message}", loc.path, loc.line.unwrap_or(0)));
+        }
+    }
+    status
+}
+
+fn non_success(kind: NonSuccessKind, result: &TestResult) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(kind);
+    if let Some(first) = result.problems.first() {
+        status.set_message(junit_message(first));
+    }
+    // A failed call plus a teardown error is one testcase: both tracebacks, in phase order.
+    let description: Vec<&str> = result.problems.iter().map(|p| p.longrepr.as_str()).collect();
+    status.set_description(description.join("\n\n"));
+    status
+}
+
+/// pytest's wording for error messages: `failed on setup with "..."`, `collection failure`.
+fn junit_message(problem: &Problem) -> String {
+    match (problem.is_error, problem.phase) {
+        (true, Phase::Collect) => "collection failure".to_string(),
+        (true, Phase::Setup) => format!("failed on setup with \"{}\"", problem.message),
+        (true, Phase::Teardown) => format!("failed on teardown with \"{}\"", problem.message),
+        _ => problem.message.clone(),
+    }
+}
+
+/// Captured stdout (and log) sections for `system-out`, stderr sections for `system-err`.
+fn captured(result: &TestResult) -> (String, String) {
+    let mut out = String::new();
+    let mut err = String::new();
+    for (title, content) in &result.sections {
+        let target = if title.contains("stderr") { &mut err } else { &mut out };
+        target.push_str(&format!("--- {title} ---\n{content}"));
+        if !content.ends_with('\n') {
+            target.push('\n');
+        }
+    }
+    (out, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::junit_names;
+
+    #[test]
+    fn names_follow_pytest_mangling() {
+        assert_eq!(junit_names("tests/test_x.py::TestA::test_b"), ("tests.test_x.TestA".into(), "test_b".into()));
+        assert_eq!(junit_names("t.py::test_p[a/b::c]"), ("t".into(), "test_p[a/b::c]".into()));
+        assert_eq!(junit_names("tests/test_mod.py"), ("".into(), "tests.test_mod".into()));
+    }
+}

@@ -1,0 +1,30 @@
+//! Reporting: consumers of the event stream. Each reporter sees every event in order and
+//! renders it its own way (terminal, JUnit); none of them talks to the executor.
+
+mod junit;
+mod summary;
+mod terminal;
+
+pub use junit::{junit_names, JunitReporter};
+pub use summary::render_summary;
+pub use terminal::{ColorChoice, TerminalReporter};
+
+use crate::events::Event;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {}: {error}", path.display())]
+    Write { path: std::path::PathBuf, error: std::io::Error },
+    #[error("cannot serialize the JUnit report: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
+/// A consumer of the event stream.
+pub trait Reporter {
+    fn on_event(&mut self, event: &Event);
+
+    /// Called once after `RunFinished`: write files, flush.
+    fn finish(&mut self) -> Result<(), ReportError> {
+        Ok(())
+    }
+}

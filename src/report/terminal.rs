@@ -1,0 +1,134 @@
+//! The terminal reporter: an indicatif progress bar on a TTY, plain lines otherwise (CI logs),
+//! `NO_COLOR` honoured; failures are shown as they happen and summarized at the end.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::events::{Event, Outcome, TestResult};
+
+use super::summary::render_summary;
+use super::Reporter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+pub struct TerminalReporter {
+    out: Box<dyn Write>,
+    color: bool,
+    verbose: bool,
+    bar: Option<ProgressBar>,
+    failures: Vec<TestResult>,
+    notices: Vec<String>,
+}
+
+impl TerminalReporter {
+    /// Writes to stdout; a progress bar only when stdout is a terminal and `progress` is set.
+    pub fn stdout(choice: ColorChoice, verbose: bool, progress: bool) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color,
+        };
+        let bar = (tty && progress).then(|| new_bar(color));
+        Self::new(Box::new(std::io::stdout()), color, verbose, bar)
+    }
+
+    /// A reporter writing plain lines to any writer (used by tests).
+    pub fn plain(out: Box<dyn Write>, verbose: bool) -> Self {
+        Self::new(out, false, verbose, None)
+    }
+
+    fn new(out: Box<dyn Write>, color: bool, verbose: bool, bar: Option<ProgressBar>) -> Self {
+        TerminalReporter { out, color, verbose, bar, failures: Vec::new(), notices: Vec::new() }
+    }
+
+    fn line(&mut self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    fn finished(&mut self, result: &TestResult) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(result.id.clone());
+        }
+        if result.outcome.is_failure() || self.verbose {
+            let word = self.paint(result.outcome);
+            let secs = result.duration.as_secs_f64();
+            self.line(format!("{word} {} ({secs:.2}s)", result.id));
+        }
+        if result.outcome.is_failure() {
+            self.failures.push(result.clone());
+        }
+    }
+
+    fn paint(&self, outcome: Outcome) -> String {
+        let word = format!("{:>8}", outcome.label().to_uppercase());
+        if !self.color {
+            return word;
+        }
+        let style = match outcome {
+            o if o.is_failure() => Style::new().red().bold(),
+            Outcome::Passed | Outcome::XPassed => Style::new().green(),
+            _ => Style::new().yellow(),
+        };
+        style.force_styling(true).apply_to(word).to_string()
+    }
+}
+
+fn new_bar(color: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
+    let template = if color {
+        "{elapsed_precise:.dim} [{bar:30.cyan/blue}] {pos}/{len} {wide_msg}"
+    } else {
+        "{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+impl Reporter for TerminalReporter {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted { rootdir, files, workers } => {
+                let text = format!("vigil: rootdir {} — {files} test files on {workers} workers", rootdir.display());
+                self.line(text);
+            }
+            Event::Collected { tests, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc_length(tests.len() as u64);
+                }
+            }
+            Event::TestFinished(result) => self.finished(result),
+            Event::WorkerLost { worker, reason, .. } => {
+                self.line(format!("worker {worker}: {reason}"));
+            }
+            Event::Notice { message } => self.notices.push(message.clone()),
+            Event::RunFinished { tally, duration, .. } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let text = render_summary(&self.failures, &self.notices, tally, *duration, self.color);
+                let _ = write!(self.out, "{text}");
+                let _ = self.out.flush();
+            }
+            Event::WorkerStarted { .. } | Event::TestStarted { .. } => {}
+        }
+    }
+}
