@@ -1,1 +1,17 @@
-fn main() {}
+//! vigil's own test harness (libtest-mimic, `harness = false`): gathers the suites in `suites/`
+//! by tier and runs them; each trial's kind is its tier, so `cargo test` output shows it.
+
+#[path = "../suites/support/mod.rs"]
+mod support;
+
+#[path = "../suites/integration/mod.rs"]
+mod integration;
+
+use libtest_mimic::{Arguments, Trial};
+
+fn main() {
+    let args = Arguments::from_args();
+    let tiers: [(&str, Vec<Trial>); 1] = [("integration", integration::trials())];
+    let trials = tiers.into_iter().flat_map(|(tier, trials)| trials.into_iter().map(move |t| t.with_kind(tier))).collect();
+    libtest_mimic::run(&args, trials).exit();
+}

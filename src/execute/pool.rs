@@ -190,7 +190,7 @@ impl<'a> Pool<'a> {
         if let Some((id, started)) = slot.in_flight.take() {
             slot.finished.insert(id.clone());
             let message = format!("worker crashed while running this test ({status})");
-            let detail = format!("{message}\n\n--- worker output (tail) ---\n{}", slot.worker.log_tail(LOG_TAIL));
+            let detail = format!("{message}\n\n{}", crash_report(&slot.worker.log_tail(LOG_TAIL)));
             emit(Event::TestFinished(results::interrupted(id.clone(), Outcome::Crashed, message, detail, started.elapsed(), index)));
             emit(Event::WorkerLost { worker: index, reason: status.clone(), in_flight: Some(id) });
         }
@@ -329,6 +329,17 @@ fn signal_name(sig: i32) -> &'static str {
         libc::SIGINT => "SIGINT",
         _ => "signal",
     }
+}
+
+/// What the dying interpreter said: from faulthandler's "Fatal Python error" on, else the
+/// last lines of the worker's output.
+fn crash_report(log: &str) -> String {
+    if let Some(start) = log.rfind("Fatal Python error") {
+        return log[start..].trim_end().to_string();
+    }
+    let lines: Vec<&str> = log.trim_end().lines().collect();
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    format!("--- last lines of the worker's output ---\n{}", tail.join("\n"))
 }
 
 /// pytest's usage errors are the `ERROR:` lines of its output.

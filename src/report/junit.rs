@@ -62,6 +62,8 @@ impl Reporter for JunitReporter {
         std::fs::create_dir_all(dir).map_err(write_err)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
         self.report().serialize(&mut tmp)?;
+        // Temp files are created 0600; a report is for everyone who can read the directory.
+        std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
         Ok(())
     }

@@ -1,0 +1,152 @@
+//! Shared helpers for vigil's own suites: the vigil binary, a Python with pytest, fixture
+//! projects copied into temp dirs, and JUnit outcome maps for comparing runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use libtest_mimic::Failed;
+
+pub type TestResult = Result<(), Failed>;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn vigil_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vigil"))
+}
+
+/// The interpreter the suites drive pytest with: `VIGIL_TEST_PYTHON`, else the repo's `.venv`.
+/// Fails loudly (never skips) when it cannot import pytest.
+pub fn python() -> Result<PathBuf, Failed> {
+    static CHECKED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    CHECKED
+        .get_or_init(|| {
+            let python = std::env::var_os("VIGIL_TEST_PYTHON")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+            let ok = Command::new(&python).args(["-c", "import pytest"]).output().is_ok_and(|o| o.status.success());
+            if ok {
+                Ok(python)
+            } else {
+                Err(format!("{} cannot import pytest: run `cargo xtask setup` (or use `cargo xtask test`)", python.display()))
+            }
+        })
+        .clone()
+        .map_err(Failed::from)
+}
+
+/// A fresh copy of `fixtures/NAME` in a temp dir (tests never write into the repo).
+pub fn fixture(name: &str) -> Result<tempfile::TempDir, Failed> {
+    let dir = tempfile::Builder::new().prefix(&format!("vigil-{name}-")).tempdir()?;
+    copy_tree(&repo_root().join("fixtures").join(name), dir.path())?;
+    Ok(dir)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "__pycache__" || name == ".pytest_cache" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Environment every child gets: no bytecode files, no colour.
+fn quiet_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1").env("NO_COLOR", "1").env_remove("VIGIL_PYTHON").env_remove("PYTEST_ADDOPTS")
+}
+
+/// Runs vigil in `dir` with the suites' Python.
+pub fn vigil(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
+    let python = python()?;
+    let mut cmd = Command::new(vigil_bin());
+    quiet_env(&mut cmd).current_dir(dir).env("VIGIL_PYTHON", python).args(args);
+    Ok(cmd.output()?)
+}
+
+/// Runs `python -m pytest` in `dir`.
+pub fn pytest(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
+    let mut cmd = Command::new(python()?);
+    quiet_env(&mut cmd).current_dir(dir).args(["-m", "pytest", "-p", "no:cacheprovider"]).args(args);
+    Ok(cmd.output()?)
+}
+
+/// Test key (`classname::name`) → outcome word, from a JUnit file. When pytest writes one test
+/// twice (a failed call plus a teardown error), the worse outcome wins.
+pub fn junit_outcomes(path: &Path) -> Result<BTreeMap<String, String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+        let key = format!("{}::{}", case.attribute("classname").unwrap_or(""), case.attribute("name").unwrap_or(""));
+        let outcome = case_outcome(case);
+        let worse = map.get(&key).is_none_or(|old| rank(outcome) > rank(old));
+        if worse {
+            map.insert(key, outcome.to_string());
+        }
+    }
+    Ok(map)
+}
+
+fn case_outcome(case: roxmltree::Node) -> &'static str {
+    let has = |tag: &str| case.children().any(|c| c.has_tag_name(tag));
+    if has("failure") {
+        "failed"
+    } else if has("error") {
+        "error"
+    } else if has("skipped") {
+        "skipped"
+    } else {
+        "passed"
+    }
+}
+
+fn rank(outcome: &str) -> u8 {
+    match outcome {
+        "failed" => 3,
+        "error" => 2,
+        "skipped" => 1,
+        _ => 0,
+    }
+}
+
+/// Differences between two outcome maps, one line each; empty when they agree.
+pub fn mismatches(expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, want) in expected {
+        match actual.get(key) {
+            Some(got) if got == want => {}
+            Some(got) => out.push(format!("{key}: pytest {want}, vigil {got}")),
+            None => out.push(format!("{key}: pytest {want}, missing from vigil")),
+        }
+    }
+    for key in actual.keys().filter(|k| !expected.contains_key(*k)) {
+        out.push(format!("{key}: only in vigil ({})", actual[key]));
+    }
+    out
+}
+
+/// Asserts with a message; the suites' one way to fail with context.
+pub fn check(condition: bool, message: impl FnOnce() -> String) -> TestResult {
+    if condition {
+        Ok(())
+    } else {
+        Err(message().into())
+    }
+}
+
+pub fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}

@@ -1,0 +1,87 @@
+//! Flags of `cargo xtask bench`.
+
+use anyhow::{bail, ensure, Context, Result};
+
+pub struct Args {
+    /// Suite names for fetch.sh; empty means all of them.
+    pub suites: Vec<String>,
+    pub runs: usize,
+    /// Debug aid: skip vigil entirely (no build), time only pytest and pytest-xdist.
+    pub only_pytest: bool,
+}
+
+impl Args {
+    /// Accepts `--flag value` and `--flag=value`.
+    pub fn parse(raw: &[String]) -> Result<Args> {
+        let mut args = Args {
+            suites: Vec::new(),
+            runs: 5,
+            only_pytest: false,
+        };
+        let mut it = raw.iter().flat_map(|a| split_eq(a));
+        while let Some(flag) = it.next() {
+            match flag.as_str() {
+                "--suites" => args.suites = list(&value(&mut it, &flag)?),
+                "--runs" => args.runs = runs(&value(&mut it, &flag)?)?,
+                "--only-pytest" => args.only_pytest = true,
+                other => bail!(
+                    "unknown bench flag `{other}` (flags: --suites a,b --runs N --only-pytest)"
+                ),
+            }
+        }
+        Ok(args)
+    }
+}
+
+fn split_eq(arg: &str) -> Vec<String> {
+    match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with("--") => vec![flag.into(), value.into()],
+        _ => vec![arg.into()],
+    }
+}
+
+fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String> {
+    it.next().with_context(|| format!("{flag} needs a value"))
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn runs(value: &str) -> Result<usize> {
+    let n: usize = value
+        .parse()
+        .with_context(|| format!("--runs wants a number, got `{value}`"))?;
+    ensure!(n >= 1, "--runs must be at least 1");
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args> {
+        Args::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_and_both_flag_forms() {
+        let a = parse(&[]).unwrap();
+        assert_eq!((a.suites.len(), a.runs, a.only_pytest), (0, 5, false));
+        let a = parse(&["--suites", "jinja2,click", "--runs=3", "--only-pytest"]).unwrap();
+        assert_eq!(a.suites, ["jinja2", "click"]);
+        assert_eq!((a.runs, a.only_pytest), (3, true));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(parse(&["--runs", "0"]).is_err());
+        assert!(parse(&["--runs"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
+}

@@ -1,0 +1,72 @@
+//! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites.
+
+mod args;
+mod fidelity;
+mod memory;
+mod suites;
+mod table;
+mod timing;
+mod tools;
+
+use crate::{paths, setup, vigil_bin};
+use anyhow::{Context, Result};
+use std::fs;
+use table::Row;
+use tools::{Runner, Tool};
+
+pub fn run(raw: &[String]) -> Result<()> {
+    let args = args::Args::parse(raw)?;
+    let suites = suites::fetch(&args.suites)?;
+    let vigil = match args.only_pytest {
+        true => None,
+        false => Some(vigil_bin::build_release()?),
+    };
+    let mut rows = Vec::new();
+    for suite in &suites {
+        let runner = Runner {
+            suite,
+            vigil: vigil.as_deref(),
+        };
+        rows.push(bench_suite(&runner, args.runs)?);
+    }
+    let memory = match &vigil {
+        Some(vigil) => memory::report(vigil, &setup::setup()?),
+        None => "vigil peak RSS: not measured (--only-pytest)".to_string(),
+    };
+    let report = table::Report {
+        rows,
+        runs: args.runs,
+        memory,
+    };
+    println!("\n{}", report.text());
+    write_markdown(&report)
+}
+
+/// Times every tool on one suite, then checks per-test outcomes against plain pytest.
+fn bench_suite(runner: &Runner, runs: usize) -> Result<Row> {
+    let name = &runner.suite.name;
+    let work = paths::target_dir().join("bench").join(name);
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    eprintln!(
+        "\n== {name}: {runs} timed rounds of {:?} ==",
+        runner.tools()
+    );
+    let timings = timing::measure(runner, runs, &work);
+    let fidelity = fidelity::check(runner, &work);
+    let mut row = Row::new(name);
+    for tool in Tool::ALL {
+        row.secs.insert(tool, timings.median(tool));
+    }
+    row.fidelity = fidelity.counts;
+    row.notes = [timings.notes, fidelity.notes].concat();
+    Ok(row)
+}
+
+fn write_markdown(report: &table::Report) -> Result<()> {
+    let dir = paths::repo().join("reports");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("bench.md");
+    fs::write(&path, report.markdown()).with_context(|| format!("writing {}", path.display()))?;
+    println!("bench: table written to {}", path.display());
+    Ok(())
+}

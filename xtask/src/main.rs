@@ -1,0 +1,55 @@
+//! `cargo xtask`: developer and CI tasks for vigil (setup, test, ci, demo, bench).
+
+mod bench;
+mod ci;
+mod cmd;
+mod demo;
+mod paths;
+mod setup;
+mod vigil_bin;
+
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  setup    create .venv with pinned pytest and pytest-xdist (fast when already done)
+  test     setup, then `cargo test --workspace` against .venv's python
+  ci       cargo fmt --check, cargo clippy -D warnings, then `test` (what .ci/run runs)
+  demo     build vigil and run it on fixtures/example (one test fails on purpose)
+  bench    [--suites a,b] [--runs N] [--only-pytest]
+           vigil against plain pytest and pytest-xdist on real suites; writes reports/bench.md";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<()> {
+    let Some((task, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    if task != "bench" && !rest.is_empty() {
+        bail!("`{task}` takes no arguments, got {rest:?}\n\n{USAGE}");
+    }
+    match task.as_str() {
+        "setup" => setup::setup().map(drop),
+        "test" => ci::test(),
+        "ci" => ci::ci(),
+        "demo" => demo::demo(),
+        "bench" => bench::run(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask setup`: the project venv with pinned pytest and pytest-xdist.
+
+use crate::{cmd, paths};
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PYTEST: &str = "9.2.0";
+const XDIST: &str = "3.8.0";
+
+/// Makes sure `.venv` exists with the pinned versions; returns its python.
+pub fn setup() -> Result<PathBuf> {
+    let venv = paths::venv();
+    let python = paths::venv_python();
+    if !python.exists() {
+        create_venv(&venv)?;
+    }
+    if pins_installed(&python) {
+        println!(
+            "setup: {} has pytest {PYTEST} and pytest-xdist {XDIST}",
+            venv.display()
+        );
+        return Ok(python);
+    }
+    println!(
+        "setup: installing pytest {PYTEST} and pytest-xdist {XDIST} into {}",
+        venv.display()
+    );
+    cmd::run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("pytest=={PYTEST}"),
+        &format!("pytest-xdist=={XDIST}"),
+    ]))?;
+    if !pins_installed(&python) {
+        bail!(
+            "pip finished but {} still lacks pytest {PYTEST} / pytest-xdist {XDIST}",
+            python.display()
+        );
+    }
+    Ok(python)
+}
+
+fn create_venv(venv: &Path) -> Result<()> {
+    println!("setup: creating {}", venv.display());
+    let existed = venv.exists();
+    let result = cmd::run(Command::new("python3").arg("-m").arg("venv").arg(venv));
+    if result.is_err() && !existed {
+        // A half-made venv (python but no pip) would make the next run skip creation and fail.
+        let _ = fs::remove_dir_all(venv);
+    }
+    result.context(
+        "could not create the venv; on Debian/Ubuntu install python3-venv \
+         (`apt-get install python3-venv`), or run .ci/run which does it",
+    )
+}
+
+/// The fast path: both packages import and carry the pinned versions.
+fn pins_installed(python: &Path) -> bool {
+    let check = format!(
+        "import importlib.metadata as m, pytest, xdist; \
+         assert pytest.__version__ == '{PYTEST}' and m.version('pytest-xdist') == '{XDIST}'"
+    );
+    cmd::succeeds(Command::new(python).arg("-c").arg(check))
+}
