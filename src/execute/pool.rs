@@ -68,7 +68,9 @@ impl<'a> Pool<'a> {
             let files: Vec<String> = batch.iter().map(|p| p.to_string_lossy().into_owned()).collect();
             // The first worker also takes files discovery did not know (pytest may collect more).
             if let Err(message) = self.start(index, 0, files, index == 0, vec![], emit) {
-                self.execution.internal_error = Some(message);
+                // Nothing can run when the interpreter cannot even be started.
+                self.execution.usage_error = Some(message);
+                return std::mem::take(&mut self.execution);
             }
         }
         let mut cancelled_at: Option<Instant> = None;
@@ -187,7 +189,9 @@ impl<'a> Pool<'a> {
         slot.done = true;
         slot.worker.kill(); // leftovers in the group (forked grandchildren) go with it
         let status = describe_exit(slot.exit.as_ref().map(|(s, _)| s));
-        if let Some((id, started)) = slot.in_flight.take() {
+        // A test cut short by Ctrl-C did not crash: it just has no result.
+        let in_flight = slot.in_flight.take().filter(|_| !cancelled);
+        if let Some((id, started)) = in_flight {
             slot.finished.insert(id.clone());
             let message = format!("worker crashed while running this test ({status})");
             let detail = format!("{message}\n\n{}", crash_report(&slot.worker.log_tail(LOG_TAIL)));
@@ -342,12 +346,10 @@ fn crash_report(log: &str) -> String {
     format!("--- last lines of the worker's output ---\n{}", tail.join("\n"))
 }
 
-/// pytest's usage errors are the `ERROR:` lines of its output.
+/// pytest's usage errors start at its `ERROR:` line; what follows explains them.
 fn usage_message(log: &str) -> String {
-    let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR:") || l.starts_with("E ")).collect();
-    if errors.is_empty() {
-        log.trim().to_string()
-    } else {
-        errors.join("\n")
+    match log.find("ERROR:") {
+        Some(start) => log[start..].trim().to_string(),
+        None => log.trim().to_string(),
     }
 }

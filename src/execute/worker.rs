@@ -120,8 +120,9 @@ fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duc
         .env("VIGIL_ASSIGNMENT", assignment)
         .env("PYTHONPATH", python_path(launch.plugin_dir))
         .stdin_null()
-        .stdout_path(log)
+        // duct applies the outer redirection first: stdout goes to the log, then stderr joins it.
         .stderr_to_stdout()
+        .stdout_path(log)
         .unchecked()
         .before_spawn(move |cmd| {
             cmd.process_group(0);

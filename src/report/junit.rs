@@ -36,9 +36,14 @@ impl JunitReporter {
             };
             suite.add_test_case(test_case(result));
         }
+        // Workers finish in any order; files sorted make the report the same run to run.
+        suites.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         for suite in &mut suites {
             let total: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
             suite.set_time(total);
+            // quick-junit counts skips as `disabled`; pytest's JUnit (and most readers) say `skipped`.
+            let skipped = suite.disabled;
+            suite.extra.insert("skipped".into(), skipped.to_string().into());
         }
         report.add_test_suites(suites);
         report.set_time(self.duration);

@@ -23,7 +23,7 @@ pub fn render_summary(failures: &[TestResult], notices: &[String], tally: &Tally
             banner_with(&mut out, &result.id, '_', &red);
             for problem in &result.problems {
                 out.push_str(&clip_lines(&problem.longrepr, MAX_TRACE_LINES));
-                out.push('\n');
+                out.push_str("\n\n");
             }
         }
         banner(&mut out, "short test summary info", &Style::new());

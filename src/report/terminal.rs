@@ -107,7 +107,8 @@ impl Reporter for TerminalReporter {
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { rootdir, files, workers } => {
-                let text = format!("vigil: rootdir {} — {files} test files on {workers} workers", rootdir.display());
+                let plural = if *workers == 1 { "" } else { "s" };
+                let text = format!("vigil: rootdir {} — {files} test files on {workers} worker{plural}", rootdir.display());
                 self.line(text);
             }
             Event::Collected { tests, .. } => {
