@@ -1,9 +1,12 @@
 //! Integration tier: vigil driving real pytest processes on the fixture projects.
 
 mod fidelity;
+mod processes;
 
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
-    fidelity::trials()
+    let mut trials = fidelity::trials();
+    trials.extend(processes::trials());
+    trials
 }
