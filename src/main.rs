@@ -119,7 +119,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let request = request(&args.selection, &invocation_dir, loaded, &args)?;
+    let limits = Limits { jobs: args.jobs, timeout: args.timeout, capture_cap: args.capture_cap };
+    let request = request(&args.selection, &invocation_dir, loaded, limits)?;
     let color = match args.color.as_str() {
         "always" => ColorChoice::Always,
         "never" => ColorChoice::Never,
@@ -139,9 +140,17 @@ fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCo
     Ok(outcome.exit)
 }
 
-fn request(selection: &Selection, invocation_dir: &Path, loaded: &Loaded, args: &RunArgs) -> Result<RunRequest, Failure> {
-    let jobs = args.jobs.or(env_parse("VIGIL_JOBS")?).or(loaded.config.jobs).unwrap_or_else(default_jobs);
-    let timeout = args.timeout.or(env_parse("VIGIL_TIMEOUT")?).or(loaded.config.timeout);
+/// The run flags that config and environment can also set.
+struct Limits {
+    jobs: Option<usize>,
+    timeout: Option<f64>,
+    capture_cap: usize,
+}
+
+/// Flags over `VIGIL_*` over config over defaults.
+fn request(selection: &Selection, invocation_dir: &Path, loaded: &Loaded, limits: Limits) -> Result<RunRequest, Failure> {
+    let jobs = limits.jobs.or(env_parse("VIGIL_JOBS")?).or(loaded.config.jobs).unwrap_or_else(default_jobs);
+    let timeout = limits.timeout.or(env_parse("VIGIL_TIMEOUT")?).or(loaded.config.timeout);
     if let Some(t) = timeout.filter(|t| !t.is_finite() || *t <= 0.0) {
         return Err(usage(anyhow::anyhow!("--timeout must be a positive number of seconds, not {t}")));
     }
@@ -156,14 +165,14 @@ fn request(selection: &Selection, invocation_dir: &Path, loaded: &Loaded, args: 
         jobs: jobs.max(1),
         timeout: timeout.map(Duration::from_secs_f64),
         python: interpreter(selection, invocation_dir, loaded),
-        capture_cap: args.capture_cap,
+        capture_cap: limits.capture_cap,
     })
 }
 
 fn interpreter(selection: &Selection, invocation_dir: &Path, loaded: &Loaded) -> PathBuf {
     let configured = loaded.config.python.as_ref().map(|p| loaded.resolve(p));
     let project_dir = loaded.file.as_ref().and_then(|f| f.parent()).unwrap_or(invocation_dir);
-    python::locate(selection.python.as_deref(), configured.as_deref(), &[invocation_dir, project_dir]).path
+    python::locate(selection.python.as_deref(), configured.as_deref(), &[invocation_dir, project_dir])
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>, Failure> {
@@ -198,18 +207,8 @@ fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
         }
         return Ok(if discovery.files.is_empty() { ExitCode::NoTestsCollected } else { ExitCode::Ok });
     }
-    let python = interpreter(selection, &invocation_dir, loaded);
-    let pseudo_run = RunArgs {
-        selection: Selection { paths: vec![], keyword: None, markers: None, python: None, pytest_args: vec![] },
-        jobs: Some(1),
-        timeout: None,
-        junit: None,
-        verbose: false,
-        color: "never".into(),
-        capture_cap: 1 << 20,
-    };
-    let mut request = request(selection, &invocation_dir, loaded, &pseudo_run)?;
-    request.python = python;
+    let limits = Limits { jobs: Some(1), timeout: None, capture_cap: 1 << 20 };
+    let request = request(selection, &invocation_dir, loaded, limits)?;
     let options = session::execute_options(&request, discovery.config.rootdir.clone());
     let cancel = install_signal_handlers();
     let (ids, execution) = execute::collect_only(&options, &cancel).map_err(|e| (ExitCode::InternalError, e.into()))?;

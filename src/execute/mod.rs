@@ -9,16 +9,15 @@ mod wire;
 mod worker;
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::events::Event;
 
-pub use plugin::{cache_root, SOURCE as PLUGIN_SOURCE};
-pub use results::last_meaningful_line;
 
 /// What the executor needs to know, besides which files go to which worker.
+#[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     pub python: PathBuf,
     /// Where pytest is started (the invocation directory).
@@ -67,15 +66,10 @@ pub fn execute(
     Ok(pool.run(batches, cancel, emit))
 }
 
-/// The plugin directory for `python -p vigil_plugin` (used by `vigil list`).
-pub fn install_plugin() -> Result<PathBuf, ExecuteError> {
-    plugin::install().map_err(|error| ExecuteError::PluginInstall { dir: plugin::cache_root(), error })
-}
-
 /// Node ids collected by pytest with the plugin, without running anything.
 pub fn collect_only(options: &ExecuteOptions, cancel: &AtomicBool) -> Result<(Vec<String>, Execution), ExecuteError> {
     let mut ids = Vec::new();
-    let mut collect_options = ExecuteOptions { pytest_args: options.pytest_args.clone(), ..clone_options(options) };
+    let mut collect_options = options.clone();
     collect_options.pytest_args.push("--collect-only".into());
     collect_options.pytest_args.push("-q".into());
     let execution = execute(&[vec![]], &[], &collect_options, cancel, &mut |event| {
@@ -84,20 +78,4 @@ pub fn collect_only(options: &ExecuteOptions, cancel: &AtomicBool) -> Result<(Ve
         }
     })?;
     Ok((ids, execution))
-}
-
-fn clone_options(o: &ExecuteOptions) -> ExecuteOptions {
-    ExecuteOptions {
-        python: o.python.clone(),
-        cwd: o.cwd.clone(),
-        rootdir: o.rootdir.clone(),
-        pytest_args: o.pytest_args.clone(),
-        timeout: o.timeout,
-        capture_cap: o.capture_cap,
-    }
-}
-
-/// True when `path` is under `dir` (used to keep worker paths and discovery paths in one form).
-pub fn is_within(path: &Path, dir: &Path) -> bool {
-    path.starts_with(dir)
 }
