@@ -17,8 +17,14 @@ use libtest_mimic::{Arguments, Trial};
 
 fn main() {
     let args = Arguments::from_args();
-    let tiers: [(&str, Vec<Trial>); 3] =
-        [("unit", unit::trials()), ("integration", integration::trials()), ("e2e", e2e::trials())];
-    let trials = tiers.into_iter().flat_map(|(tier, trials)| trials.into_iter().map(move |t| t.with_kind(tier))).collect();
+    let tiers: [(&str, Vec<Trial>); 3] = [
+        ("unit", unit::trials()),
+        ("integration", integration::trials()),
+        ("e2e", e2e::trials()),
+    ];
+    let trials = tiers
+        .into_iter()
+        .flat_map(|(tier, trials)| trials.into_iter().map(move |t| t.with_kind(tier)))
+        .collect();
     libtest_mimic::run(&args, trials).exit();
 }

@@ -41,9 +41,17 @@ impl Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("cannot read {}: {error}", path.display())]
-    Read { path: PathBuf, error: std::io::Error },
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 /// Finds and parses the nearest `vigil.toml` (or `pyproject.toml` with `[tool.vigil]`).
@@ -65,13 +73,24 @@ pub fn load(start: &Path) -> Result<Loaded, ConfigError> {
 }
 
 fn parse_file(path: &Path, in_pyproject: bool) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
     match parse(&text, in_pyproject) {
-        Ok(Some(config)) => Ok(Loaded { config, file: Some(path.to_path_buf()) }),
+        Ok(Some(config)) => Ok(Loaded {
+            config,
+            file: Some(path.to_path_buf()),
+        }),
         Ok(None) => Ok(Loaded::default()),
         Err((offset, message)) => {
             let (line, column) = line_column(&text, offset);
-            Err(ConfigError::Invalid { path: path.to_path_buf(), line, column, message })
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            })
         }
     }
 }

@@ -12,17 +12,41 @@ use crate::exit::ExitCode;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted { rootdir: PathBuf, files: usize, workers: usize },
-    WorkerStarted { worker: usize, files: usize, pid: Option<u32> },
+    RunStarted {
+        rootdir: PathBuf,
+        files: usize,
+        workers: usize,
+    },
+    WorkerStarted {
+        worker: usize,
+        files: usize,
+        pid: Option<u32>,
+    },
     /// A worker finished collecting: these tests (node ids, in order) will run in it.
-    Collected { worker: usize, tests: Vec<String> },
-    TestStarted { id: String, worker: usize },
+    Collected {
+        worker: usize,
+        tests: Vec<String>,
+    },
+    TestStarted {
+        id: String,
+        worker: usize,
+    },
     TestFinished(TestResult),
     /// A worker process ended in a way that cut tests short (crash, timeout kill).
-    WorkerLost { worker: usize, reason: String, in_flight: Option<String> },
+    WorkerLost {
+        worker: usize,
+        reason: String,
+        in_flight: Option<String>,
+    },
     /// Something the user should see that is not a test result (a worker's usage error, ...).
-    Notice { message: String },
-    RunFinished { tally: Tally, exit: ExitCode, duration: Duration },
+    Notice {
+        message: String,
+    },
+    RunFinished {
+        tally: Tally,
+        exit: ExitCode,
+        duration: Duration,
+    },
 }
 
 impl Serialize for ExitCode {
@@ -51,7 +75,10 @@ pub enum Outcome {
 impl Outcome {
     /// Outcomes that make a run fail.
     pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Failed | Outcome::Error | Outcome::Crashed | Outcome::TimedOut)
+        matches!(
+            self,
+            Outcome::Failed | Outcome::Error | Outcome::Crashed | Outcome::TimedOut
+        )
     }
 
     /// The word pytest uses for it (vigil's own two outcomes added).
@@ -166,7 +193,10 @@ impl Tally {
     }
 
     pub fn get(&self, outcome: Outcome) -> usize {
-        self.counts.iter().find(|(o, _)| *o == outcome).map_or(0, |(_, n)| *n)
+        self.counts
+            .iter()
+            .find(|(o, _)| *o == outcome)
+            .map_or(0, |(_, n)| *n)
     }
 
     pub fn total(&self) -> usize {
@@ -174,7 +204,11 @@ impl Tally {
     }
 
     pub fn failures(&self) -> usize {
-        self.counts.iter().filter(|(o, _)| o.is_failure()).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|(o, _)| o.is_failure())
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// "2 failed, 10 passed, 1 skipped", in pytest's order; empty outcomes left out.

@@ -16,7 +16,11 @@ use vigil::session::{self, RunRequest};
 use vigil::{discover, execute, python};
 
 #[derive(Parser)]
-#[command(name = "vigil", version, about = "Runs pytest suites in parallel, with exact fidelity")]
+#[command(
+    name = "vigil",
+    version,
+    about = "Runs pytest suites in parallel, with exact fidelity"
+)]
 struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -109,7 +113,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         None => cwd,
     };
     if !invocation_dir.is_dir() {
-        return Err(usage(anyhow::anyhow!("no such directory: {}", invocation_dir.display())));
+        return Err(usage(anyhow::anyhow!(
+            "no such directory: {}",
+            invocation_dir.display()
+        )));
     }
     let loaded = config::load(&invocation_dir).map_err(usage)?;
     match cli.command {
@@ -119,22 +126,43 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let limits = Limits { jobs: args.jobs, timeout: args.timeout, capture_cap: args.capture_cap };
+    let limits = Limits {
+        jobs: args.jobs,
+        timeout: args.timeout,
+        capture_cap: args.capture_cap,
+    };
     let request = request(&args.selection, &invocation_dir, loaded, limits)?;
     let color = match args.color.as_str() {
         "always" => ColorChoice::Always,
         "never" => ColorChoice::Never,
         "auto" => ColorChoice::Auto,
-        other => return Err(usage(anyhow::anyhow!("--color takes auto, always or never, not {other:?}"))),
+        other => {
+            return Err(usage(anyhow::anyhow!(
+                "--color takes auto, always or never, not {other:?}"
+            )))
+        }
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::stdout(color, args.verbose, true))];
-    let junit = args.junit.clone().or_else(|| loaded.config.junit.as_ref().map(|p| loaded.resolve(p)));
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::stdout(
+        color,
+        args.verbose,
+        true,
+    ))];
+    let junit = args
+        .junit
+        .clone()
+        .or_else(|| loaded.config.junit.as_ref().map(|p| loaded.resolve(p)));
     if let Some(path) = junit {
-        reporters.push(Box::new(JunitReporter::new(discover::absolute(&invocation_dir, &path))));
+        reporters.push(Box::new(JunitReporter::new(discover::absolute(
+            &invocation_dir,
+            &path,
+        ))));
     }
     let cancel = install_signal_handlers();
-    let outcome = session::run(&request, &mut reporters, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
-    if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) = (&outcome.message, outcome.exit) {
+    let outcome =
+        session::run(&request, &mut reporters, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
+        (&outcome.message, outcome.exit)
+    {
         eprintln!("vigil: error: {message}");
     }
     Ok(outcome.exit)
@@ -148,13 +176,32 @@ struct Limits {
 }
 
 /// Flags over `VIGIL_*` over config over defaults.
-fn request(selection: &Selection, invocation_dir: &Path, loaded: &Loaded, limits: Limits) -> Result<RunRequest, Failure> {
-    let jobs = limits.jobs.or(env_parse("VIGIL_JOBS")?).or(loaded.config.jobs).unwrap_or_else(default_jobs);
-    let timeout = limits.timeout.or(env_parse("VIGIL_TIMEOUT")?).or(loaded.config.timeout);
+fn request(
+    selection: &Selection,
+    invocation_dir: &Path,
+    loaded: &Loaded,
+    limits: Limits,
+) -> Result<RunRequest, Failure> {
+    let jobs = limits
+        .jobs
+        .or(env_parse("VIGIL_JOBS")?)
+        .or(loaded.config.jobs)
+        .unwrap_or_else(default_jobs);
+    let timeout = limits
+        .timeout
+        .or(env_parse("VIGIL_TIMEOUT")?)
+        .or(loaded.config.timeout);
     if let Some(t) = timeout.filter(|t| !t.is_finite() || *t <= 0.0) {
-        return Err(usage(anyhow::anyhow!("--timeout must be a positive number of seconds, not {t}")));
+        return Err(usage(anyhow::anyhow!(
+            "--timeout must be a positive number of seconds, not {t}"
+        )));
     }
-    let mut pytest_args: Vec<OsString> = loaded.config.pytest_args.iter().map(OsString::from).collect();
+    let mut pytest_args: Vec<OsString> = loaded
+        .config
+        .pytest_args
+        .iter()
+        .map(OsString::from)
+        .collect();
     pytest_args.extend(selection.pytest_args.iter().cloned());
     Ok(RunRequest {
         invocation_dir: invocation_dir.to_path_buf(),
@@ -171,15 +218,24 @@ fn request(selection: &Selection, invocation_dir: &Path, loaded: &Loaded, limits
 
 fn interpreter(selection: &Selection, invocation_dir: &Path, loaded: &Loaded) -> PathBuf {
     let configured = loaded.config.python.as_ref().map(|p| loaded.resolve(p));
-    let project_dir = loaded.file.as_ref().and_then(|f| f.parent()).unwrap_or(invocation_dir);
-    python::locate(selection.python.as_deref(), configured.as_deref(), &[invocation_dir, project_dir])
+    let project_dir = loaded
+        .file
+        .as_ref()
+        .and_then(|f| f.parent())
+        .unwrap_or(invocation_dir);
+    python::locate(
+        selection.python.as_deref(),
+        configured.as_deref(),
+        &[invocation_dir, project_dir],
+    )
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>, Failure> {
     match std::env::var(name) {
-        Ok(value) if !value.is_empty() => {
-            value.parse().map(Some).map_err(|_| usage(anyhow::anyhow!("{name}={value:?} is not a valid value")))
-        }
+        Ok(value) if !value.is_empty() => value
+            .parse()
+            .map(Some)
+            .map_err(|_| usage(anyhow::anyhow!("{name}={value:?} is not a valid value"))),
         _ => Ok(None),
     }
 }
@@ -192,7 +248,11 @@ fn default_jobs() -> usize {
 fn install_signal_handlers() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register_conditional_shutdown(signal, ExitCode::Interrupted.code(), Arc::clone(&flag));
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            ExitCode::Interrupted.code(),
+            Arc::clone(&flag),
+        );
         let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
     }
     flag
@@ -203,20 +263,39 @@ fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
     let discovery = discover::discover(&invocation_dir, &selection.paths).map_err(usage)?;
     if args.files {
         for file in &discovery.files {
-            println!("{}", file.path.strip_prefix(&invocation_dir).unwrap_or(&file.path).display());
+            println!(
+                "{}",
+                file.path
+                    .strip_prefix(&invocation_dir)
+                    .unwrap_or(&file.path)
+                    .display()
+            );
         }
-        return Ok(if discovery.files.is_empty() { ExitCode::NoTestsCollected } else { ExitCode::Ok });
+        return Ok(if discovery.files.is_empty() {
+            ExitCode::NoTestsCollected
+        } else {
+            ExitCode::Ok
+        });
     }
-    let limits = Limits { jobs: Some(1), timeout: None, capture_cap: 1 << 20 };
+    let limits = Limits {
+        jobs: Some(1),
+        timeout: None,
+        capture_cap: 1 << 20,
+    };
     let request = request(selection, &invocation_dir, loaded, limits)?;
     let options = session::execute_options(&request, discovery.config.rootdir.clone());
     let cancel = install_signal_handlers();
-    let (ids, execution) = execute::collect_only(&options, &cancel).map_err(|e| (ExitCode::InternalError, e.into()))?;
+    let (ids, execution) = execute::collect_only(&options, &cancel)
+        .map_err(|e| (ExitCode::InternalError, e.into()))?;
     if let Some(message) = execution.usage_error.or(execution.internal_error) {
         return Err((ExitCode::UsageError, anyhow::anyhow!(message)));
     }
     for id in &ids {
         println!("{id}");
     }
-    Ok(if ids.is_empty() { ExitCode::NoTestsCollected } else { ExitCode::Ok })
+    Ok(if ids.is_empty() {
+        ExitCode::NoTestsCollected
+    } else {
+        ExitCode::Ok
+    })
 }

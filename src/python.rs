@@ -6,8 +6,15 @@ use std::path::{Path, PathBuf};
 /// Picks the interpreter: `--python`, then `VIGIL_PYTHON`, then config, then a `.venv/` in
 /// one of `project_dirs`, then `python3`.
 pub fn locate(flag: Option<&Path>, config: Option<&Path>, project_dirs: &[&Path]) -> PathBuf {
-    let env = std::env::var_os("VIGIL_PYTHON").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let venv = || project_dirs.iter().map(|d| d.join(".venv/bin/python")).find(|p| p.is_file());
+    let env = std::env::var_os("VIGIL_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let venv = || {
+        project_dirs
+            .iter()
+            .map(|d| d.join(".venv/bin/python"))
+            .find(|p| p.is_file())
+    };
     flag.map(Path::to_path_buf)
         .or(env)
         .or_else(|| config.map(Path::to_path_buf))

@@ -56,23 +56,46 @@ pub struct RunOutcome {
 }
 
 /// Runs the request, sending every event to every reporter, then finishing each reporter.
-pub fn run(request: &RunRequest, reporters: &mut [Box<dyn Reporter>], cancel: &AtomicBool) -> Result<RunOutcome, SessionError> {
+pub fn run(
+    request: &RunRequest,
+    reporters: &mut [Box<dyn Reporter>],
+    cancel: &AtomicBool,
+) -> Result<RunOutcome, SessionError> {
     let started = Instant::now();
     let discovery = discover::discover(&request.invocation_dir, &request.paths)?;
     let batches = plan::balance(&discovery.files, request.jobs, &FileSizeEstimate);
     // With nothing discovered, one worker still runs: pytest may collect what discovery did not.
-    let batches = if batches.is_empty() { vec![vec![]] } else { batches };
+    let batches = if batches.is_empty() {
+        vec![vec![]]
+    } else {
+        batches
+    };
     let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
     let options = execute_options(request, discovery.config.rootdir.clone());
-    let mut fanout = Fanout { reporters: &mut *reporters, tally: Tally::default() };
-    fanout.send(Event::RunStarted { rootdir: discovery.config.rootdir.clone(), files: all_files.len(), workers: batches.len() });
-    let execution = execute::execute(&batches, &all_files, &options, cancel, &mut |event| fanout.send(event))?;
+    let mut fanout = Fanout {
+        reporters: &mut *reporters,
+        tally: Tally::default(),
+    };
+    fanout.send(Event::RunStarted {
+        rootdir: discovery.config.rootdir.clone(),
+        files: all_files.len(),
+        workers: batches.len(),
+    });
+    let execution = execute::execute(&batches, &all_files, &options, cancel, &mut |event| {
+        fanout.send(event)
+    })?;
     let outcome = verdict(&execution, &fanout.tally);
     if let Some(message) = &outcome.message {
-        fanout.send(Event::Notice { message: message.clone() });
+        fanout.send(Event::Notice {
+            message: message.clone(),
+        });
     }
     let tally = fanout.tally.clone();
-    fanout.send(Event::RunFinished { tally, exit: outcome.exit, duration: started.elapsed() });
+    fanout.send(Event::RunFinished {
+        tally,
+        exit: outcome.exit,
+        duration: started.elapsed(),
+    });
     for reporter in reporters.iter_mut() {
         reporter.finish()?;
     }

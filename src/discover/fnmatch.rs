@@ -24,7 +24,10 @@ impl PathPattern {
             .backslash_escape(false)
             .build()?
             .compile_matcher();
-        Ok(PathPattern { matcher, whole_path })
+        Ok(PathPattern {
+            matcher,
+            whole_path,
+        })
     }
 
     /// `path` must be absolute, as pytest's collection paths are.
@@ -32,7 +35,8 @@ impl PathPattern {
         if self.whole_path {
             self.matcher.is_match(path)
         } else {
-            path.file_name().is_some_and(|name| self.matcher.is_match(name))
+            path.file_name()
+                .is_some_and(|name| self.matcher.is_match(name))
         }
     }
 }
@@ -59,7 +63,10 @@ mod tests {
 
     #[test]
     fn path_patterns_match_anywhere_below_with_star_crossing_slashes() {
-        assert!(m("tests/**/doc/test*.py", "/r/tests/foo/bar/doc/test_foo.py"));
+        assert!(m(
+            "tests/**/doc/test*.py",
+            "/r/tests/foo/bar/doc/test_foo.py"
+        ));
         assert!(m("sub/*.py", "/r/sub/deeper/x.py"));
     }
 

@@ -39,7 +39,9 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Section>, IniError> {
                 last_key = None;
             }
             Line::Value(key, value) => {
-                let name = current.as_ref().ok_or_else(|| err("no section header defined".into()))?;
+                let name = current
+                    .as_ref()
+                    .ok_or_else(|| err("no section header defined".into()))?;
                 let section = sections.get_mut(name).expect("current section exists");
                 if section.values.contains_key(&key) {
                     return Err(err(format!("duplicate name {key:?}")));
@@ -104,7 +106,8 @@ mod tests {
 
     #[test]
     fn continuation_lines_join_with_newlines() {
-        let s = parse("[pytest]\ntestpaths =\n    tests\n    more\npython_files: check_*.py\n").unwrap();
+        let s = parse("[pytest]\ntestpaths =\n    tests\n    more\npython_files: check_*.py\n")
+            .unwrap();
         let p = &s["pytest"].values;
         assert_eq!(p["testpaths"], ("tests\nmore".to_string(), 2));
         assert_eq!(p["python_files"].0, "check_*.py");
@@ -113,7 +116,13 @@ mod tests {
     #[test]
     fn rejects_values_before_a_section_with_the_line() {
         let e = parse("# c\nkey = 1\n").unwrap_err();
-        assert_eq!(e, IniError { line: 2, message: "no section header defined".into() });
+        assert_eq!(
+            e,
+            IniError {
+                line: 2,
+                message: "no section header defined".into()
+            }
+        );
     }
 
     #[test]

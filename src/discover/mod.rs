@@ -4,6 +4,7 @@
 //! Discovery decides how files are spread over workers; pytest in each worker still collects
 //! the tests itself, so a file pytest would collect that discovery missed still runs.
 
+mod args_split;
 mod fnmatch;
 mod iniformat;
 mod pytest_config;
@@ -17,13 +18,25 @@ pub use pytest_config::PytestConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
     #[error("{}:{line}: {message}", path.display())]
-    Config { path: PathBuf, line: usize, message: String },
+    Config {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("file or directory not found: {0}")]
     NotFound(String),
     #[error("{}: bad pattern {pattern:?} in {option}: {message}", inifile.display())]
-    Pattern { inifile: PathBuf, option: &'static str, pattern: String, message: String },
+    Pattern {
+        inifile: PathBuf,
+        option: &'static str,
+        pattern: String,
+        message: String,
+    },
 }
 
 /// One test file and what is known about its cost before any history exists.
@@ -52,12 +65,27 @@ impl Discovery {
 /// `testpaths` or the invocation directory) when run from `invocation_dir`.
 pub fn discover(invocation_dir: &Path, args: &[String]) -> Result<Discovery, DiscoverError> {
     let arg_paths = existing_paths(invocation_dir, args)?;
-    let dirs: Vec<PathBuf> =
-        arg_paths.iter().map(|p| if p.is_dir() { p.clone() } else { p.parent().unwrap_or(p).to_path_buf() }).collect();
+    let dirs: Vec<PathBuf> = arg_paths
+        .iter()
+        .map(|p| {
+            if p.is_dir() {
+                p.clone()
+            } else {
+                p.parent().unwrap_or(p).to_path_buf()
+            }
+        })
+        .collect();
     let config = pytest_config::determine(invocation_dir, &dirs)?;
-    let roots = if arg_paths.is_empty() { default_roots(invocation_dir, &config) } else { arg_paths };
+    let roots = if arg_paths.is_empty() {
+        default_roots(invocation_dir, &config)
+    } else {
+        arg_paths
+    };
     let rules = walk_rules(&config)?;
-    let mut paths: Vec<PathBuf> = roots.iter().flat_map(|root| walk::test_files(root, &rules)).collect();
+    let mut paths: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|root| walk::test_files(root, &rules))
+        .collect();
     dedup_keep_order(&mut paths);
     let files = paths
         .into_iter()
@@ -91,8 +119,14 @@ fn default_roots(invocation_dir: &Path, config: &PytestConfig) -> Vec<PathBuf> {
     if invocation_dir == config.rootdir {
         for testpath in &config.testpaths {
             let pattern = config.rootdir.join(testpath);
-            let mut found: Vec<PathBuf> =
-                glob::glob(&pattern.to_string_lossy()).map(|g| g.flatten().collect()).unwrap_or_default();
+            // Python's glob: `*` does not match names starting with a dot.
+            let options = glob::MatchOptions {
+                require_literal_leading_dot: true,
+                ..Default::default()
+            };
+            let mut found: Vec<PathBuf> = glob::glob_with(&pattern.to_string_lossy(), options)
+                .map(|g| g.flatten().collect())
+                .unwrap_or_default();
             found.sort();
             roots.extend(found);
         }
@@ -104,7 +138,9 @@ fn default_roots(invocation_dir: &Path, config: &PytestConfig) -> Vec<PathBuf> {
 }
 
 fn walk_rules(config: &PytestConfig) -> Result<walk::WalkRules, DiscoverError> {
-    let compile = |option: &'static str, patterns: &[String]| -> Result<Vec<fnmatch::PathPattern>, DiscoverError> {
+    let compile = |option: &'static str,
+                   patterns: &[String]|
+     -> Result<Vec<fnmatch::PathPattern>, DiscoverError> {
         patterns
             .iter()
             .map(|p| {

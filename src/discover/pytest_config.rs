@@ -3,12 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::iniformat;
 use super::DiscoverError;
+use super::{args_split, iniformat};
 
 /// The config file names pytest looks for in each directory, in its order.
-const CONFIG_NAMES: [&str; 7] =
-    ["pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"];
+const CONFIG_NAMES: [&str; 7] = [
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+];
 
 /// The part of pytest's configuration that decides what gets collected.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,17 +47,36 @@ pub fn determine(invocation_dir: &Path, dirs: &[PathBuf]) -> Result<PytestConfig
         }
     }
     let (rootdir, inifile, options) = found.unwrap_or_else(|| {
-        let root = common_ancestor(invocation_dir, &[invocation_dir.to_path_buf(), ancestor.clone()]);
-        let root = if root.parent().is_none() { ancestor } else { root };
+        let root = common_ancestor(
+            invocation_dir,
+            &[invocation_dir.to_path_buf(), ancestor.clone()],
+        );
+        let root = if root.parent().is_none() {
+            ancestor
+        } else {
+            root
+        };
         (root, None, Options::default())
     });
     Ok(PytestConfig {
         rootdir,
         inifile,
-        python_files: options.python_files.unwrap_or_else(|| strings(&["test_*.py", "*_test.py"])),
+        python_files: options
+            .python_files
+            .unwrap_or_else(|| strings(&["test_*.py", "*_test.py"])),
         testpaths: options.testpaths.unwrap_or_default(),
         norecursedirs: options.norecursedirs.unwrap_or_else(|| {
-            strings(&["*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}"])
+            strings(&[
+                "*.egg",
+                ".*",
+                "_darcs",
+                "build",
+                "CVS",
+                "dist",
+                "node_modules",
+                "venv",
+                "{arch}",
+            ])
         }),
     })
 }
@@ -81,17 +107,28 @@ fn locate(args: &[PathBuf]) -> Result<Located, DiscoverError> {
             }
         }
     }
-    Ok(first_pyproject.map(|p| (p.parent().unwrap_or(Path::new("/")).to_path_buf(), Some(p), Options::default())))
+    Ok(first_pyproject.map(|p| {
+        (
+            p.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            Some(p),
+            Options::default(),
+        )
+    }))
 }
 
 /// Reads one config file; `None` when it holds no pytest configuration.
 fn load(path: &Path) -> Result<Option<Options>, DiscoverError> {
-    let text = std::fs::read_to_string(path).map_err(|error| DiscoverError::Io { path: path.to_path_buf(), error })?;
+    let text = std::fs::read_to_string(path).map_err(|error| DiscoverError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match name {
-        "pytest.ini" | ".pytest.ini" => load_ini(path, &text, "pytest").map(|o| Some(o.unwrap_or_default())),
+        "pytest.ini" | ".pytest.ini" => {
+            load_ini(path, &text, "pytest").map(|o| Some(o.unwrap_or_default()))
+        }
         "tox.ini" => load_ini(path, &text, "pytest"),
-        "setup.cfg" => load_ini(path, &text, "tool:pytest"),
+        "setup.cfg" => load_setup_cfg(path, &text),
         _ => load_toml(path, &text, name),
     }
 }
@@ -102,7 +139,9 @@ fn load_ini(path: &Path, text: &str, section: &str) -> Result<Option<Options>, D
         line: e.line,
         message: e.message,
     })?;
-    let Some(section) = sections.get(section) else { return Ok(None) };
+    let Some(section) = sections.get(section) else {
+        return Ok(None);
+    };
     let get = |key: &str| section.values.get(key).map(|(v, _)| v.as_str());
     Ok(Some(Options {
         // python_files and testpaths/norecursedirs are "args" options: shell-split.
@@ -112,21 +151,43 @@ fn load_ini(path: &Path, text: &str, section: &str) -> Result<Option<Options>, D
     }))
 }
 
+/// `[tool:pytest]`; a plain `[pytest]` section there is an error in pytest, so it is here too.
+fn load_setup_cfg(path: &Path, text: &str) -> Result<Option<Options>, DiscoverError> {
+    let options = load_ini(path, text, "tool:pytest")?;
+    if options.is_none() && load_ini(path, text, "pytest")?.is_some() {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[pytest]"))
+            .map_or(1, |i| i + 1);
+        let message = "[pytest] section in setup.cfg files is no longer supported, change to [tool:pytest] instead.";
+        return Err(DiscoverError::Config {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        });
+    }
+    Ok(options)
+}
+
 fn split_args(value: &str) -> Vec<String> {
-    shlex::split(value).unwrap_or_else(|| value.split_whitespace().map(String::from).collect())
+    args_split::split(value).unwrap_or_else(|| value.split_whitespace().map(String::from).collect())
 }
 
 fn load_toml(path: &Path, text: &str, name: &str) -> Result<Option<Options>, DiscoverError> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(0, |s| text[..s.start].lines().count().max(1));
-        DiscoverError::Config { path: path.to_path_buf(), line, message: e.message().to_string() }
+        let line = e
+            .span()
+            .map_or(0, |s| text[..s.start].lines().count().max(1));
+        DiscoverError::Config {
+            path: path.to_path_buf(),
+            line,
+            message: e.message().to_string(),
+        }
     })?;
     let table = if name == "pyproject.toml" {
-        let tool = doc.get("tool").and_then(|t| t.get("pytest"));
-        // [tool.pytest.ini_options] (ini mode) or [tool.pytest] itself (pytest 9's toml mode).
-        tool.and_then(|t| t.get("ini_options")).or(tool).and_then(|t| t.as_table())
+        tool_pytest_table(&doc)
     } else {
-        doc.get("pytest").and_then(|t| t.as_table())
+        pytest_table(path, &doc, text)?
     };
     let Some(table) = table else {
         return Ok((name != "pyproject.toml").then(Options::default));
@@ -139,9 +200,59 @@ fn load_toml(path: &Path, text: &str, name: &str) -> Result<Option<Options>, Dis
     }))
 }
 
+/// pyproject's `[tool.pytest]` keys (pytest 9's TOML mode) or else `[tool.pytest.ini_options]`;
+/// an empty `[tool.pytest]` is no configuration, as in pytest.
+fn tool_pytest_table(doc: &toml::Table) -> Option<toml::Table> {
+    let tool = doc.get("tool")?.get("pytest")?.as_table()?;
+    let native: toml::Table = tool
+        .iter()
+        .filter(|(k, _)| *k != "ini_options")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !native.is_empty() {
+        return Some(native);
+    }
+    tool.get("ini_options")?.as_table().cloned()
+}
+
+/// `pytest.toml`'s `[pytest]` table; options outside any table are pytest's usage error.
+fn pytest_table(
+    path: &Path,
+    doc: &toml::Table,
+    text: &str,
+) -> Result<Option<toml::Table>, DiscoverError> {
+    if let Some(table) = doc.get("pytest").and_then(|t| t.as_table()) {
+        return Ok(Some(table.clone()));
+    }
+    let stray: Vec<&str> = doc
+        .iter()
+        .filter(|(_, v)| !v.is_table())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if let Some(first) = stray.first() {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with(first))
+            .map_or(1, |i| i + 1);
+        let message = format!(
+            "pytest configuration must be under a [pytest] table (found top-level options: {})",
+            stray.join(", ")
+        );
+        return Err(DiscoverError::Config {
+            path: path.to_path_buf(),
+            line,
+            message,
+        });
+    }
+    Ok(None)
+}
+
 fn toml_list(value: &toml::Value) -> Vec<String> {
     match value {
-        toml::Value::Array(items) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)).collect(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+            .collect(),
         toml::Value::String(s) => split_args(s),
         other => vec![other.to_string()],
     }
@@ -166,5 +277,9 @@ fn common_ancestor(invocation_dir: &Path, paths: &[PathBuf]) -> PathBuf {
 }
 
 fn shared_prefix(a: &Path, b: &Path) -> PathBuf {
-    a.components().zip(b.components()).take_while(|(x, y)| x == y).map(|(x, _)| x).collect()
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }

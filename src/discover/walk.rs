@@ -15,7 +15,11 @@ pub struct WalkRules {
 pub fn test_files(root: &Path, rules: &WalkRules) -> Vec<PathBuf> {
     if root.is_file() {
         // pytest collects a `.py` file named on the command line whatever its name.
-        return if root.extension().is_some_and(|e| e == "py") { vec![root.to_path_buf()] } else { vec![] };
+        return if root.extension().is_some_and(|e| e == "py") {
+            vec![root.to_path_buf()]
+        } else {
+            vec![]
+        };
     }
     let mut files = Vec::new();
     let norecurse = rules.norecursedirs.clone();
@@ -26,6 +30,8 @@ pub fn test_files(root: &Path, rules: &WalkRules) -> Vec<PathBuf> {
         .git_exclude(true)
         .git_global(false)
         .require_git(false)
+        // pytest follows symlinked directories and files; the walker stops at loops.
+        .follow_links(true)
         .ignore(false)
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
@@ -35,7 +41,9 @@ pub fn test_files(root: &Path, rules: &WalkRules) -> Vec<PathBuf> {
         .build();
     for entry in walker.flatten() {
         let path = entry.path();
-        if entry.file_type().is_some_and(|t| t.is_file()) && rules.python_files.iter().any(|p| p.matches(path)) {
+        // pytest only imports `.py` files as test modules, whatever `python_files` says.
+        let is_python = path.extension().is_some_and(|e| e == "py");
+        if is_python && path.is_file() && rules.python_files.iter().any(|p| p.matches(path)) {
             files.push(path.to_path_buf());
         }
     }

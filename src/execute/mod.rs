@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use crate::events::Event;
 
-
 /// What the executor needs to know, besides which files go to which worker.
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -60,14 +59,23 @@ pub fn execute(
     cancel: &AtomicBool,
     emit: &mut dyn FnMut(Event),
 ) -> Result<Execution, ExecuteError> {
-    let plugin_dir = plugin::install().map_err(|error| ExecuteError::PluginInstall { dir: plugin::cache_root(), error })?;
-    let scratch = tempfile::Builder::new().prefix("vigil-run-").tempdir().map_err(ExecuteError::Scratch)?;
+    let plugin_dir = plugin::install().map_err(|error| ExecuteError::PluginInstall {
+        dir: plugin::cache_root(),
+        error,
+    })?;
+    let scratch = tempfile::Builder::new()
+        .prefix("vigil-run-")
+        .tempdir()
+        .map_err(ExecuteError::Scratch)?;
     let mut pool = pool::Pool::new(options, &plugin_dir, scratch.path(), all_files);
     Ok(pool.run(batches, cancel, emit))
 }
 
 /// Node ids collected by pytest with the plugin, without running anything.
-pub fn collect_only(options: &ExecuteOptions, cancel: &AtomicBool) -> Result<(Vec<String>, Execution), ExecuteError> {
+pub fn collect_only(
+    options: &ExecuteOptions,
+    cancel: &AtomicBool,
+) -> Result<(Vec<String>, Execution), ExecuteError> {
     let mut ids = Vec::new();
     let mut collect_options = options.clone();
     collect_options.pytest_args.push("--collect-only".into());

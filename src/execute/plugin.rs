@@ -35,7 +35,11 @@ fn write_atomically(dir: &Path, target: &Path) -> std::io::Result<()> {
 
 /// `$VIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/vigil`, else `~/.cache/vigil`, else a temp dir.
 pub fn cache_root() -> PathBuf {
-    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("VIGIL_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("vigil")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("vigil")))

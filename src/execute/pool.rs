@@ -57,15 +57,40 @@ struct Slot {
 }
 
 impl<'a> Pool<'a> {
-    pub fn new(options: &'a ExecuteOptions, plugin_dir: &'a Path, scratch: &'a Path, all_files: &[PathBuf]) -> Self {
+    pub fn new(
+        options: &'a ExecuteOptions,
+        plugin_dir: &'a Path,
+        scratch: &'a Path,
+        all_files: &[PathBuf],
+    ) -> Self {
         let (tx, rx) = channel();
-        let all_files = all_files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        Pool { options, plugin_dir, scratch, all_files, tx, rx, slots: Vec::new(), execution: Execution::default() }
+        let all_files = all_files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        Pool {
+            options,
+            plugin_dir,
+            scratch,
+            all_files,
+            tx,
+            rx,
+            slots: Vec::new(),
+            execution: Execution::default(),
+        }
     }
 
-    pub fn run(&mut self, batches: &[Vec<PathBuf>], cancel: &AtomicBool, emit: &mut dyn FnMut(Event)) -> Execution {
+    pub fn run(
+        &mut self,
+        batches: &[Vec<PathBuf>],
+        cancel: &AtomicBool,
+        emit: &mut dyn FnMut(Event),
+    ) -> Execution {
         for (index, batch) in batches.iter().enumerate() {
-            let files: Vec<String> = batch.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+            let files: Vec<String> = batch
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
             // The first worker also takes files discovery did not know (pytest may collect more).
             if let Err(message) = self.start(index, 0, files, index == 0, vec![], emit) {
                 // Nothing can run when the interpreter cannot even be started.
@@ -104,9 +129,19 @@ impl<'a> Pool<'a> {
         emit: &mut dyn FnMut(Event),
     ) -> Result<(), String> {
         let mine: HashSet<&String> = files.iter().collect();
-        let others = self.all_files.iter().filter(|f| !mine.contains(f)).cloned().collect();
-        let assignment =
-            Assignment { mine: files.clone(), others, claim_unknown, exclude, capture_cap: self.options.capture_cap };
+        let others = self
+            .all_files
+            .iter()
+            .filter(|f| !mine.contains(f))
+            .cloned()
+            .collect();
+        let assignment = Assignment {
+            mine: files.clone(),
+            others,
+            claim_unknown,
+            exclude,
+            capture_cap: self.options.capture_cap,
+        };
         let launch = Launch {
             python: &self.options.python,
             cwd: &self.options.cwd,
@@ -116,8 +151,16 @@ impl<'a> Pool<'a> {
         };
         let worker = Worker::spawn(&launch, &assignment, (index, generation), &self.tx)
             .map_err(|e| format!("cannot start {}: {e}", self.options.python.display()))?;
-        emit(Event::WorkerStarted { worker: index, files: files.len(), pid: Some(worker.pid) });
-        let finished = if generation == 0 { HashSet::new() } else { std::mem::take(&mut self.slots[index].finished) };
+        emit(Event::WorkerStarted {
+            worker: index,
+            files: files.len(),
+            pid: Some(worker.pid),
+        });
+        let finished = if generation == 0 {
+            HashSet::new()
+        } else {
+            std::mem::take(&mut self.slots[index].finished)
+        };
         let slot = Slot {
             worker,
             generation,
@@ -143,21 +186,37 @@ impl<'a> Pool<'a> {
     }
 
     fn handle(&mut self, envelope: Envelope, emit: &mut dyn FnMut(Event)) {
-        let Envelope { worker, generation, message } = envelope;
+        let Envelope {
+            worker,
+            generation,
+            message,
+        } = envelope;
         let rootdir = self.options.rootdir.clone();
-        let Some(slot) = self.slots.get_mut(worker).filter(|s| s.generation == generation) else { return };
+        let Some(slot) = self
+            .slots
+            .get_mut(worker)
+            .filter(|s| s.generation == generation)
+        else {
+            return;
+        };
         match message {
             Message::Event(event) => slot.apply(event, worker, &rootdir, &mut self.execution, emit),
-            Message::BadLine(text) => emit(Event::Notice { message: format!("worker {worker}: {text}") }),
+            Message::BadLine(text) => emit(Event::Notice {
+                message: format!("worker {worker}: {text}"),
+            }),
             Message::Eof => slot.eof = true,
             Message::Exited(status) => slot.exit = Some((status, Instant::now())),
         }
     }
 
     fn enforce_timeouts(&mut self, emit: &mut dyn FnMut(Event)) {
-        let Some(limit) = self.options.timeout else { return };
+        let Some(limit) = self.options.timeout else {
+            return;
+        };
         for (index, slot) in self.slots.iter_mut().enumerate() {
-            let Some((id, started)) = slot.in_flight.clone() else { continue };
+            let Some((id, started)) = slot.in_flight.clone() else {
+                continue;
+            };
             if slot.killed_for_timeout || started.elapsed() < limit {
                 continue;
             }
@@ -165,9 +224,22 @@ impl<'a> Pool<'a> {
             slot.killed_for_timeout = true;
             slot.in_flight = None;
             slot.finished.insert(id.clone());
-            let message = format!("Timeout: the test ran longer than {}s and its worker was killed", limit.as_secs_f64());
-            let detail = format!("{message}\n\n--- worker output (tail) ---\n{}", slot.worker.log_tail(LOG_TAIL));
-            emit(Event::TestFinished(results::interrupted(id, Outcome::TimedOut, message, detail, started.elapsed(), index)));
+            let message = format!(
+                "Timeout: the test ran longer than {}s and its worker was killed",
+                limit.as_secs_f64()
+            );
+            let detail = format!(
+                "{message}\n\n--- worker output (tail) ---\n{}",
+                slot.worker.log_tail(LOG_TAIL)
+            );
+            emit(Event::TestFinished(results::interrupted(
+                id,
+                Outcome::TimedOut,
+                message,
+                detail,
+                started.elapsed(),
+                index,
+            )));
         }
     }
 
@@ -175,7 +247,10 @@ impl<'a> Pool<'a> {
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
             let ready = !slot.done
-                && slot.exit.as_ref().is_some_and(|(_, at)| slot.eof || at.elapsed() > PIPE_GRACE);
+                && slot
+                    .exit
+                    .as_ref()
+                    .is_some_and(|(_, at)| slot.eof || at.elapsed() > PIPE_GRACE);
             if ready {
                 self.finish(index, cancelled, emit);
             }
@@ -194,9 +269,23 @@ impl<'a> Pool<'a> {
         if let Some((id, started)) = in_flight {
             slot.finished.insert(id.clone());
             let message = format!("worker crashed while running this test ({status})");
-            let detail = format!("{message}\n\n{}", crash_report(&slot.worker.log_tail(LOG_TAIL)));
-            emit(Event::TestFinished(results::interrupted(id.clone(), Outcome::Crashed, message, detail, started.elapsed(), index)));
-            emit(Event::WorkerLost { worker: index, reason: status.clone(), in_flight: Some(id) });
+            let detail = format!(
+                "{message}\n\n{}",
+                crash_report(&slot.worker.log_tail(LOG_TAIL))
+            );
+            emit(Event::TestFinished(results::interrupted(
+                id.clone(),
+                Outcome::Crashed,
+                message,
+                detail,
+                started.elapsed(),
+                index,
+            )));
+            emit(Event::WorkerLost {
+                worker: index,
+                reason: status.clone(),
+                in_flight: Some(id),
+            });
         }
         match slot.session_exit {
             Some(code) => self.record_session_exit(index, code),
@@ -211,7 +300,10 @@ impl<'a> Pool<'a> {
         let tail = || self.slots[index].worker.log_tail(LOG_TAIL);
         match code {
             2 => self.execution.interrupted = true,
-            3 => self.execution.internal_error = Some(format!("pytest reported an internal error:\n{}", tail())),
+            3 => {
+                self.execution.internal_error =
+                    Some(format!("pytest reported an internal error:\n{}", tail()))
+            }
             4 => self.execution.usage_error = Some(usage_message(&tail())),
             _ => {}
         }
@@ -220,7 +312,11 @@ impl<'a> Pool<'a> {
     /// pytest never reached the plugin: a bad argument, a broken conftest, or no pytest at all.
     fn record_failed_start(&mut self, index: usize, status: &str) {
         let tail = self.slots[index].worker.log_tail(LOG_TAIL);
-        let code = self.slots[index].exit.as_ref().and_then(|(s, _)| s.as_ref().ok()).and_then(|s| s.code());
+        let code = self.slots[index]
+            .exit
+            .as_ref()
+            .and_then(|(s, _)| s.as_ref().ok())
+            .and_then(|s| s.code());
         let message = if tail.contains("No module named pytest") {
             format!(
                 "pytest is not importable by {}.\nInstall it with:\n    {} -m pip install pytest",
@@ -228,7 +324,10 @@ impl<'a> Pool<'a> {
                 self.options.python.display()
             )
         } else {
-            format!("pytest stopped before running any test ({status}):\n{}", usage_message(&tail))
+            format!(
+                "pytest stopped before running any test ({status}):\n{}",
+                usage_message(&tail)
+            )
         };
         match code {
             Some(1) | Some(4) => self.execution.usage_error = Some(message),
@@ -239,27 +338,46 @@ impl<'a> Pool<'a> {
     fn record_collection_crash(&mut self, index: usize, status: &str, emit: &mut dyn FnMut(Event)) {
         let slot = &self.slots[index];
         let detail = slot.worker.log_tail(LOG_TAIL);
-        emit(Event::WorkerLost { worker: index, reason: format!("crashed during collection ({status})"), in_flight: None });
+        emit(Event::WorkerLost {
+            worker: index,
+            reason: format!("crashed during collection ({status})"),
+            in_flight: None,
+        });
         for file in &slot.files {
-            let id = Path::new(file).strip_prefix(&self.options.rootdir).map_or(file.clone(), |p| p.display().to_string());
+            let id = Path::new(file)
+                .strip_prefix(&self.options.rootdir)
+                .map_or(file.clone(), |p| p.display().to_string());
             let longrepr = format!("the worker collecting this file crashed ({status})\n{detail}");
-            emit(Event::TestFinished(results::collect_error(id, longrepr, index)));
+            emit(Event::TestFinished(results::collect_error(
+                id, longrepr, index,
+            )));
         }
     }
 
     /// Starts a new generation of a crashed or killed worker on the tests it had not finished.
     fn restart(&mut self, index: usize, emit: &mut dyn FnMut(Event)) {
         let slot = &self.slots[index];
-        let remaining: Vec<&String> = slot.collected.keys().filter(|id| !slot.finished.contains(*id)).collect();
+        let remaining: Vec<&String> = slot
+            .collected
+            .keys()
+            .filter(|id| !slot.finished.contains(*id))
+            .collect();
         if remaining.is_empty() {
             return;
         }
-        let mut files: Vec<String> = remaining.iter().map(|id| slot.collected[*id].0.clone()).collect();
+        let mut files: Vec<String> = remaining
+            .iter()
+            .map(|id| slot.collected[*id].0.clone())
+            .collect();
         files.sort();
         files.dedup();
         let file_set: HashSet<&String> = files.iter().collect();
-        let exclude =
-            slot.collected.iter().filter(|(id, (f, _))| file_set.contains(f) && slot.finished.contains(*id)).map(|(id, _)| id.clone()).collect();
+        let exclude = slot
+            .collected
+            .iter()
+            .filter(|(id, (f, _))| file_set.contains(f) && slot.finished.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
         let generation = slot.generation + 1;
         if let Err(message) = self.start(index, generation, files, false, exclude, emit) {
             self.execution.internal_error = Some(message);
@@ -274,34 +392,67 @@ impl<'a> Pool<'a> {
 }
 
 impl Slot {
-    fn apply(&mut self, event: WireEvent, worker: usize, rootdir: &Path, execution: &mut Execution, emit: &mut dyn FnMut(Event)) {
+    fn apply(
+        &mut self,
+        event: WireEvent,
+        worker: usize,
+        rootdir: &Path,
+        execution: &mut Execution,
+        emit: &mut dyn FnMut(Event),
+    ) {
         match event {
             WireEvent::Hello { .. } => self.hello = true,
-            WireEvent::Collected { nodeid, file, markers, .. } => {
+            WireEvent::Collected {
+                nodeid,
+                file,
+                markers,
+                ..
+            } => {
                 self.order.push(nodeid.clone());
                 self.collected.insert(nodeid, (file, markers));
             }
             WireEvent::CollectionDone { .. } => {
                 self.collection_done = true;
                 execution.collected += self.order.len();
-                emit(Event::Collected { worker, tests: self.order.clone() });
+                emit(Event::Collected {
+                    worker,
+                    tests: self.order.clone(),
+                });
             }
             WireEvent::CollectError { nodeid, longrepr } => {
-                emit(Event::TestFinished(results::collect_error(nodeid, longrepr, worker)));
+                emit(Event::TestFinished(results::collect_error(
+                    nodeid, longrepr, worker,
+                )));
             }
             WireEvent::CollectSkip { nodeid, reason } => {
-                emit(Event::TestFinished(results::collect_skip(nodeid, &reason, rootdir, worker)));
+                emit(Event::TestFinished(results::collect_skip(
+                    nodeid, &reason, rootdir, worker,
+                )));
             }
             WireEvent::TestStart { nodeid } => {
                 self.in_flight = Some((nodeid.clone(), Instant::now()));
                 emit(Event::TestStarted { id: nodeid, worker });
             }
-            WireEvent::TestDone { nodeid, phases, sections } => {
+            WireEvent::TestDone {
+                nodeid,
+                phases,
+                sections,
+            } => {
                 self.in_flight = None;
                 self.finished.insert(nodeid.clone());
-                let markers = self.collected.get(&nodeid).map(|(_, m)| m.clone()).unwrap_or_default();
-                let ctx = TestContext { rootdir, worker, markers };
-                emit(Event::TestFinished(results::from_phases(nodeid, &phases, sections, ctx)));
+                let markers = self
+                    .collected
+                    .get(&nodeid)
+                    .map(|(_, m)| m.clone())
+                    .unwrap_or_default();
+                let ctx = TestContext {
+                    rootdir,
+                    worker,
+                    markers,
+                };
+                emit(Event::TestFinished(results::from_phases(
+                    nodeid, &phases, sections, ctx,
+                )));
             }
             WireEvent::SessionFinish { exitstatus } => self.session_exit = Some(exitstatus),
         }
@@ -343,7 +494,10 @@ fn crash_report(log: &str) -> String {
     }
     let lines: Vec<&str> = log.trim_end().lines().collect();
     let tail = &lines[lines.len().saturating_sub(20)..];
-    format!("--- last lines of the worker's output ---\n{}", tail.join("\n"))
+    format!(
+        "--- last lines of the worker's output ---\n{}",
+        tail.join("\n")
+    )
 }
 
 /// pytest's usage errors start at its `ERROR:` line; what follows explains them.

@@ -17,7 +17,12 @@ pub struct TestContext<'a> {
 }
 
 /// Folds setup/call/teardown reports into one result.
-pub fn from_phases(id: String, phases: &[WirePhase], sections: Vec<(String, String)>, ctx: TestContext) -> TestResult {
+pub fn from_phases(
+    id: String,
+    phases: &[WirePhase],
+    sections: Vec<(String, String)>,
+    ctx: TestContext,
+) -> TestResult {
     let mut outcome = Outcome::Passed;
     let mut problems = Vec::new();
     let mut skip = None;
@@ -30,11 +35,17 @@ pub fn from_phases(id: String, phases: &[WirePhase], sections: Vec<(String, Stri
         match (phase.outcome.as_str(), &phase.wasxfail) {
             ("skipped", Some(reason)) => {
                 outcome = Outcome::XFailed;
-                skip = Some(SkipInfo { message: reason.clone(), location: None });
+                skip = Some(SkipInfo {
+                    message: reason.clone(),
+                    location: None,
+                });
             }
             ("passed", Some(reason)) if when == Phase::Call => {
                 outcome = Outcome::XPassed;
-                skip = Some(SkipInfo { message: reason.clone(), location: None });
+                skip = Some(SkipInfo {
+                    message: reason.clone(),
+                    location: None,
+                });
             }
             ("skipped", None) => {
                 outcome = Outcome::Skipped;
@@ -44,7 +55,11 @@ pub fn from_phases(id: String, phases: &[WirePhase], sections: Vec<(String, Stri
                 let is_error = when != Phase::Call;
                 // A teardown error after a failed call keeps the test "failed", with both problems.
                 if !(is_error && outcome == Outcome::Failed) {
-                    outcome = if is_error { Outcome::Error } else { Outcome::Failed };
+                    outcome = if is_error {
+                        Outcome::Error
+                    } else {
+                        Outcome::Failed
+                    };
                 }
                 problems.push(problem(when, is_error, phase, ctx.rootdir));
             }
@@ -52,7 +67,16 @@ pub fn from_phases(id: String, phases: &[WirePhase], sections: Vec<(String, Stri
         }
     }
     let duration = Duration::from_secs_f64(phases.iter().map(|p| p.duration.max(0.0)).sum());
-    TestResult { id, outcome, duration, problems, skip, sections, markers: ctx.markers, worker: ctx.worker }
+    TestResult {
+        id,
+        outcome,
+        duration,
+        problems,
+        skip,
+        sections,
+        markers: ctx.markers,
+        worker: ctx.worker,
+    }
 }
 
 fn problem(phase: Phase, is_error: bool, report: &WirePhase, rootdir: &Path) -> Problem {
@@ -61,25 +85,45 @@ fn problem(phase: Phase, is_error: bool, report: &WirePhase, rootdir: &Path) -> 
         Some(crash) => crash.message.clone(),
         None => last_meaningful_line(&longrepr),
     };
-    Problem { phase, is_error, message, location: report.crash.as_ref().map(|c| crash_location(c, rootdir)), longrepr }
+    Problem {
+        phase,
+        is_error,
+        message,
+        location: report.crash.as_ref().map(|c| crash_location(c, rootdir)),
+        longrepr,
+    }
 }
 
 fn crash_location(crash: &WireCrash, rootdir: &Path) -> Location {
-    Location { path: relative(&crash.path, rootdir), line: crash.line }
+    Location {
+        path: relative(&crash.path, rootdir),
+        line: crash.line,
+    }
 }
 
 fn skip_info(reason: &WireSkip, rootdir: &Path) -> SkipInfo {
-    let location = reason.path.as_ref().map(|p| Location { path: relative(p, rootdir), line: reason.line });
-    SkipInfo { message: strip_skip_prefix(&reason.message), location }
+    let location = reason.path.as_ref().map(|p| Location {
+        path: relative(p, rootdir),
+        line: reason.line,
+    });
+    SkipInfo {
+        message: strip_skip_prefix(&reason.message),
+        location,
+    }
 }
 
 /// pytest prefixes skip reasons with "Skipped: "; its JUnit and summary drop it.
 fn strip_skip_prefix(message: &str) -> String {
-    message.strip_prefix("Skipped: ").unwrap_or(message).to_string()
+    message
+        .strip_prefix("Skipped: ")
+        .unwrap_or(message)
+        .to_string()
 }
 
 fn relative(path: &str, rootdir: &Path) -> String {
-    Path::new(path).strip_prefix(rootdir).map_or_else(|_| path.to_string(), |p| p.to_string_lossy().into_owned())
+    Path::new(path)
+        .strip_prefix(rootdir)
+        .map_or_else(|_| path.to_string(), |p| p.to_string_lossy().into_owned())
 }
 
 /// The line of a traceback that says what went wrong (`E   SyntaxError: ...` → `SyntaxError: ...`).
@@ -91,7 +135,9 @@ pub fn last_meaningful_line(text: &str) -> String {
         .find(|l| l.starts_with("E ") && l.len() > 2)
         .or_else(|| text.lines().rev().map(str::trim).find(|l| !l.is_empty()))
         .unwrap_or("");
-    line.strip_prefix('E').map_or(line, str::trim_start).to_string()
+    line.strip_prefix('E')
+        .map_or(line, str::trim_start)
+        .to_string()
 }
 
 /// A file pytest could not collect (syntax error, import error): an error result for the file.
@@ -100,27 +146,69 @@ pub fn collect_error(nodeid: String, longrepr: String, worker: usize) -> TestRes
         phase: Phase::Collect,
         is_error: true,
         message: last_meaningful_line(&longrepr),
-        location: Some(Location { path: nodeid.split("::").next().unwrap_or(&nodeid).to_string(), line: None }),
+        location: Some(Location {
+            path: nodeid.split("::").next().unwrap_or(&nodeid).to_string(),
+            line: None,
+        }),
         longrepr,
     };
     bare(nodeid, Outcome::Error, vec![problem], None, worker)
 }
 
 /// A file skipped as a whole (`pytest.skip(allow_module_level=True)`, `importorskip` at import).
-pub fn collect_skip(nodeid: String, reason: &WireSkip, rootdir: &Path, worker: usize) -> TestResult {
-    bare(nodeid, Outcome::Skipped, vec![], Some(skip_info(reason, rootdir)), worker)
+pub fn collect_skip(
+    nodeid: String,
+    reason: &WireSkip,
+    rootdir: &Path,
+    worker: usize,
+) -> TestResult {
+    bare(
+        nodeid,
+        Outcome::Skipped,
+        vec![],
+        Some(skip_info(reason, rootdir)),
+        worker,
+    )
 }
 
 /// A test cut short by its worker's death or by the timeout.
-pub fn interrupted(id: String, outcome: Outcome, message: String, detail: String, elapsed: Duration, worker: usize) -> TestResult {
-    let problem = Problem { phase: Phase::Call, is_error: false, message, location: None, longrepr: detail };
+pub fn interrupted(
+    id: String,
+    outcome: Outcome,
+    message: String,
+    detail: String,
+    elapsed: Duration,
+    worker: usize,
+) -> TestResult {
+    let problem = Problem {
+        phase: Phase::Call,
+        is_error: false,
+        message,
+        location: None,
+        longrepr: detail,
+    };
     let mut result = bare(id, outcome, vec![problem], None, worker);
     result.duration = elapsed;
     result
 }
 
-fn bare(id: String, outcome: Outcome, problems: Vec<Problem>, skip: Option<SkipInfo>, worker: usize) -> TestResult {
-    TestResult { id, outcome, duration: Duration::ZERO, problems, skip, sections: vec![], markers: vec![], worker }
+fn bare(
+    id: String,
+    outcome: Outcome,
+    problems: Vec<Problem>,
+    skip: Option<SkipInfo>,
+    worker: usize,
+) -> TestResult {
+    TestResult {
+        id,
+        outcome,
+        duration: Duration::ZERO,
+        problems,
+        skip,
+        sections: vec![],
+        markers: vec![],
+        worker,
+    }
 }
 
 #[cfg(test)]
@@ -140,13 +228,21 @@ mod tests {
     }
 
     fn fold(phases: &[WirePhase]) -> TestResult {
-        let ctx = TestContext { rootdir: Path::new("/r"), worker: 0, markers: vec![] };
+        let ctx = TestContext {
+            rootdir: Path::new("/r"),
+            worker: 0,
+            markers: vec![],
+        };
         from_phases("t.py::a".into(), phases, vec![], ctx)
     }
 
     #[test]
     fn failed_call_and_teardown_error_is_one_failed_test_with_two_problems() {
-        let r = fold(&[phase("setup", "passed"), phase("call", "failed"), phase("teardown", "failed")]);
+        let r = fold(&[
+            phase("setup", "passed"),
+            phase("call", "failed"),
+            phase("teardown", "failed"),
+        ]);
         assert_eq!(r.outcome, Outcome::Failed);
         assert_eq!(r.problems.len(), 2);
         assert!(r.problems[1].is_error);
@@ -156,7 +252,11 @@ mod tests {
 
     #[test]
     fn passing_call_with_teardown_error_is_an_error() {
-        let r = fold(&[phase("setup", "passed"), phase("call", "passed"), phase("teardown", "failed")]);
+        let r = fold(&[
+            phase("setup", "passed"),
+            phase("call", "passed"),
+            phase("teardown", "failed"),
+        ]);
         assert_eq!(r.outcome, Outcome::Error);
     }
 
@@ -164,9 +264,15 @@ mod tests {
     fn wasxfail_decides_xfailed_and_xpassed() {
         let mut call = phase("call", "skipped");
         call.wasxfail = Some("bug 12".into());
-        assert_eq!(fold(&[phase("setup", "passed"), call.clone()]).outcome, Outcome::XFailed);
+        assert_eq!(
+            fold(&[phase("setup", "passed"), call.clone()]).outcome,
+            Outcome::XFailed
+        );
         call.outcome = "passed".into();
         let r = fold(&[phase("setup", "passed"), call, phase("teardown", "passed")]);
-        assert_eq!((r.outcome, r.skip.unwrap().message), (Outcome::XPassed, "bug 12".to_string()));
+        assert_eq!(
+            (r.outcome, r.skip.unwrap().message),
+            (Outcome::XPassed, "bug 12".to_string())
+        );
     }
 }

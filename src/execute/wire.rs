@@ -8,14 +8,42 @@ use crate::events::Marker;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum WireEvent {
-    Hello { protocol: u32, pid: u32, pytest: String, rootdir: String },
-    CollectError { nodeid: String, longrepr: String },
-    CollectSkip { nodeid: String, reason: WireSkip },
-    Collected { nodeid: String, file: String, line: Option<u32>, #[serde(default)] markers: Vec<Marker> },
-    CollectionDone { count: usize },
-    TestStart { nodeid: String },
-    TestDone { nodeid: String, phases: Vec<WirePhase>, #[serde(default)] sections: Vec<(String, String)> },
-    SessionFinish { exitstatus: i32 },
+    Hello {
+        protocol: u32,
+        pid: u32,
+        pytest: String,
+        rootdir: String,
+    },
+    CollectError {
+        nodeid: String,
+        longrepr: String,
+    },
+    CollectSkip {
+        nodeid: String,
+        reason: WireSkip,
+    },
+    Collected {
+        nodeid: String,
+        file: String,
+        line: Option<u32>,
+        #[serde(default)]
+        markers: Vec<Marker>,
+    },
+    CollectionDone {
+        count: usize,
+    },
+    TestStart {
+        nodeid: String,
+    },
+    TestDone {
+        nodeid: String,
+        phases: Vec<WirePhase>,
+        #[serde(default)]
+        sections: Vec<(String, String)>,
+    },
+    SessionFinish {
+        exitstatus: i32,
+    },
 }
 
 /// One of setup / call / teardown, as pytest's `TestReport` has it.
@@ -60,7 +88,14 @@ mod tests {
     #[test]
     fn parses_a_test_done_line() {
         let line = r#"{"ev":"test_done","nodeid":"t.py::a","phases":[{"when":"call","outcome":"failed","duration":0.5,"longrepr":"E x","crash":{"path":"/r/t.py","line":3,"message":"AssertionError"}}],"sections":[["Captured stdout call","hi\n"]]}"#;
-        let WireEvent::TestDone { nodeid, phases, sections } = parse(line).unwrap() else { panic!("wrong kind") };
+        let WireEvent::TestDone {
+            nodeid,
+            phases,
+            sections,
+        } = parse(line).unwrap()
+        else {
+            panic!("wrong kind")
+        };
         assert_eq!(nodeid, "t.py::a");
         assert_eq!(phases[0].crash.as_ref().unwrap().line, Some(3));
         assert_eq!(sections[0].1, "hi\n");
@@ -68,7 +103,9 @@ mod tests {
 
     #[test]
     fn a_malformed_line_is_an_error_not_a_panic() {
-        assert!(parse("{\"ev\":\"nope\"}").unwrap_err().contains("malformed event"));
+        assert!(parse("{\"ev\":\"nope\"}")
+            .unwrap_err()
+            .contains("malformed event"));
         assert!(parse("not json").is_err());
     }
 }

@@ -110,7 +110,12 @@ impl Worker {
 }
 
 fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duct::Expression {
-    let mut args: Vec<OsString> = vec!["-m".into(), "pytest".into(), "-p".into(), super::plugin::MODULE.into()];
+    let mut args: Vec<OsString> = vec![
+        "-m".into(),
+        "pytest".into(),
+        "-p".into(),
+        super::plugin::MODULE.into(),
+    ];
     // One broken file must not stop the others (pytest's default is to stop on collection errors).
     args.push("--continue-on-collection-errors".into());
     args.extend(launch.pytest_args.iter().cloned());
@@ -161,7 +166,14 @@ fn python_path(plugin_dir: &Path) -> OsString {
 
 fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: Sender<Envelope>) {
     std::thread::spawn(move || {
-        let send = |message| tx.send(Envelope { worker, generation, message }).is_ok();
+        let send = |message| {
+            tx.send(Envelope {
+                worker,
+                generation,
+                message,
+            })
+            .is_ok()
+        };
         let mut reader = BufReader::with_capacity(1 << 16, pipe);
         let mut line = Vec::new();
         loop {
@@ -170,7 +182,9 @@ fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: S
                 Ok(0) | Err(_) => break,
                 Ok(_) if !line.ends_with(b"\n") && line.len() as u64 >= MAX_LINE => {
                     skip_rest_of_line(&mut reader);
-                    if !send(Message::BadLine(format!("an event line over {MAX_LINE} bytes was dropped"))) {
+                    if !send(Message::BadLine(format!(
+                        "an event line over {MAX_LINE} bytes was dropped"
+                    ))) {
                         return;
                     }
                 }
@@ -192,7 +206,12 @@ fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: S
 
 fn skip_rest_of_line(reader: &mut impl BufRead) {
     let mut sink = Vec::new();
-    while reader.by_ref().take(1 << 16).read_until(b'\n', &mut sink).is_ok_and(|n| n > 0) {
+    while reader
+        .by_ref()
+        .take(1 << 16)
+        .read_until(b'\n', &mut sink)
+        .is_ok_and(|n| n > 0)
+    {
         if sink.ends_with(b"\n") {
             break;
         }
@@ -203,14 +222,20 @@ fn skip_rest_of_line(reader: &mut impl BufRead) {
 fn spawn_waiter(handle: Arc<duct::Handle>, worker: usize, generation: u32, tx: Sender<Envelope>) {
     std::thread::spawn(move || {
         let status = handle.wait().map(|output| output.status);
-        let _ = tx.send(Envelope { worker, generation, message: Message::Exited(status) });
+        let _ = tx.send(Envelope {
+            worker,
+            generation,
+            message: Message::Exited(status),
+        });
     });
 }
 
 /// The last `max` bytes of a file, lossily decoded.
 fn tail(path: &Path, max: u64) -> String {
     use std::io::{Seek, SeekFrom};
-    let Ok(mut file) = std::fs::File::open(path) else { return String::new() };
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let _ = file.seek(SeekFrom::Start(len.saturating_sub(max)));
     let mut bytes = Vec::new();

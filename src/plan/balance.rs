@@ -25,13 +25,19 @@ impl Estimate for FileSizeEstimate {
 /// runs them in the order it would have.
 pub fn balance(files: &[TestFile], workers: usize, estimate: &dyn Estimate) -> Vec<Vec<PathBuf>> {
     let workers = workers.max(1).min(files.len().max(1));
-    let mut order: Vec<(usize, f64)> = files.iter().enumerate().map(|(i, f)| (i, estimate.estimate(f))).collect();
+    let mut order: Vec<(usize, f64)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, estimate.estimate(f)))
+        .collect();
     // Longest first; ties by discovery order, so the plan is deterministic.
     order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut loads = vec![0.0f64; workers];
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); workers];
     for (index, cost) in order {
-        let lightest = (0..workers).min_by(|&a, &b| loads[a].total_cmp(&loads[b]).then(a.cmp(&b))).unwrap_or(0);
+        let lightest = (0..workers)
+            .min_by(|&a, &b| loads[a].total_cmp(&loads[b]).then(a.cmp(&b)))
+            .unwrap_or(0);
         loads[lightest] += cost;
         members[lightest].push(index);
     }
@@ -57,15 +63,28 @@ mod tests {
     }
 
     fn files(sizes: &[u64]) -> Vec<TestFile> {
-        sizes.iter().enumerate().map(|(i, &size)| TestFile { path: format!("/t/test_{i}.py").into(), size }).collect()
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| TestFile {
+                path: format!("/t/test_{i}.py").into(),
+                size,
+            })
+            .collect()
     }
 
     #[test]
     fn longest_first_balances_and_keeps_discovery_order() {
         let batches = balance(&files(&[10, 70, 20, 30, 40]), 2, &Fixed);
         assert_eq!(batches.len(), 2);
-        let names: Vec<Vec<String>> =
-            batches.iter().map(|b| b.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()).collect();
+        let names: Vec<Vec<String>> = batches
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .collect();
         // 70 | 40+30, then 20 to the first of the tied sides (90), then 10 to the other (80).
         assert_eq!(names[0], ["test_1.py", "test_2.py"]);
         assert_eq!(names[1], ["test_0.py", "test_3.py", "test_4.py"]);

@@ -19,7 +19,11 @@ pub struct JunitReporter {
 
 impl JunitReporter {
     pub fn new(path: PathBuf) -> Self {
-        JunitReporter { path, results: Vec::new(), duration: Duration::ZERO }
+        JunitReporter {
+            path,
+            results: Vec::new(),
+            duration: Duration::ZERO,
+        }
     }
 
     fn report(&self) -> Report {
@@ -43,7 +47,9 @@ impl JunitReporter {
             suite.set_time(total);
             // quick-junit counts skips as `disabled`; pytest's JUnit (and most readers) say `skipped`.
             let skipped = suite.disabled;
-            suite.extra.insert("skipped".into(), skipped.to_string().into());
+            suite
+                .extra
+                .insert("skipped".into(), skipped.to_string().into());
         }
         report.add_test_suites(suites);
         report.set_time(self.duration);
@@ -62,13 +68,24 @@ impl Reporter for JunitReporter {
 
     /// Writes the report atomically: a reader never sees half a file.
     fn finish(&mut self) -> Result<(), ReportError> {
-        let write_err = |error| ReportError::Write { path: self.path.clone(), error };
-        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let write_err = |error| ReportError::Write {
+            path: self.path.clone(),
+            error,
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
         std::fs::create_dir_all(dir).map_err(write_err)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
         self.report().serialize(&mut tmp)?;
         // Temp files are created 0600; a report is for everyone who can read the directory.
-        std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(write_err)?;
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
         Ok(())
     }
@@ -110,7 +127,9 @@ fn status(result: &TestResult) -> TestCaseStatus {
         Outcome::Passed | Outcome::XPassed => TestCaseStatus::success(),
         Outcome::Skipped | Outcome::XFailed => skipped(result),
         Outcome::Error => non_success(NonSuccessKind::Error, result),
-        Outcome::Failed | Outcome::Crashed | Outcome::TimedOut => non_success(NonSuccessKind::Failure, result),
+        Outcome::Failed | Outcome::Crashed | Outcome::TimedOut => {
+            non_success(NonSuccessKind::Failure, result)
+        }
     }
 }
 
@@ -137,7 +156,11 @@ fn non_success(kind: NonSuccessKind, result: &TestResult) -> TestCaseStatus {
         status.set_message(junit_message(first));
     }
     // A failed call plus a teardown error is one testcase: both tracebacks, in phase order.
-    let description: Vec<&str> = result.problems.iter().map(|p| p.longrepr.as_str()).collect();
+    let description: Vec<&str> = result
+        .problems
+        .iter()
+        .map(|p| p.longrepr.as_str())
+        .collect();
     status.set_description(description.join("\n\n"));
     status
 }
@@ -157,7 +180,11 @@ fn captured(result: &TestResult) -> (String, String) {
     let mut out = String::new();
     let mut err = String::new();
     for (title, content) in &result.sections {
-        let target = if title.contains("stderr") { &mut err } else { &mut out };
+        let target = if title.contains("stderr") {
+            &mut err
+        } else {
+            &mut out
+        };
         target.push_str(&format!("--- {title} ---\n{content}"));
         if !content.ends_with('\n') {
             target.push('\n');
@@ -172,8 +199,17 @@ mod tests {
 
     #[test]
     fn names_follow_pytest_mangling() {
-        assert_eq!(junit_names("tests/test_x.py::TestA::test_b"), ("tests.test_x.TestA".into(), "test_b".into()));
-        assert_eq!(junit_names("t.py::test_p[a/b::c]"), ("t".into(), "test_p[a/b::c]".into()));
-        assert_eq!(junit_names("tests/test_mod.py"), ("".into(), "tests.test_mod".into()));
+        assert_eq!(
+            junit_names("tests/test_x.py::TestA::test_b"),
+            ("tests.test_x.TestA".into(), "test_b".into())
+        );
+        assert_eq!(
+            junit_names("t.py::test_p[a/b::c]"),
+            ("t".into(), "test_p[a/b::c]".into())
+        );
+        assert_eq!(
+            junit_names("tests/test_mod.py"),
+            ("".into(), "tests.test_mod".into())
+        );
     }
 }

@@ -14,7 +14,10 @@ use crate::events::Event;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot write {}: {error}", path.display())]
-    Write { path: std::path::PathBuf, error: std::io::Error },
+    Write {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
     #[error("cannot serialize the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
 }

@@ -13,9 +13,21 @@ const MAX_TRACE_LINES: usize = 120;
 const WIDTH: usize = 80;
 
 /// Renders the summary; `color` switches ANSI styling on.
-pub fn render_summary(failures: &[TestResult], notices: &[String], tally: &Tally, elapsed: Duration, color: bool) -> String {
+pub fn render_summary(
+    failures: &[TestResult],
+    notices: &[String],
+    tally: &Tally,
+    elapsed: Duration,
+    color: bool,
+) -> String {
     let mut out = String::new();
-    let style = |s: Style| if color { s.force_styling(true) } else { Style::new() };
+    let style = |s: Style| {
+        if color {
+            s.force_styling(true)
+        } else {
+            Style::new()
+        }
+    };
     let red = style(Style::new().red().bold());
     if !failures.is_empty() {
         banner(&mut out, "FAILURES", &red);
@@ -32,9 +44,17 @@ pub fn render_summary(failures: &[TestResult], notices: &[String], tally: &Tally
         }
     }
     for notice in notices {
-        let _ = writeln!(out, "{} {notice}", style(Style::new().yellow()).apply_to("notice:"));
+        let _ = writeln!(
+            out,
+            "{} {notice}",
+            style(Style::new().yellow()).apply_to("notice:")
+        );
     }
-    let verdict = if tally.failures() > 0 { red } else { style(Style::new().green().bold()) };
+    let verdict = if tally.failures() > 0 {
+        red
+    } else {
+        style(Style::new().green().bold())
+    };
     let counts = format!("{} in {:.2}s", tally.describe(), elapsed.as_secs_f64());
     let _ = writeln!(out, "{}", verdict.apply_to(center(&counts, '=')));
     out
@@ -77,7 +97,11 @@ fn center(title: &str, fill: char) -> String {
     let text = format!(" {title} ");
     let pad = WIDTH.saturating_sub(text.chars().count());
     let left = pad / 2;
-    format!("{}{text}{}", fill.to_string().repeat(left), fill.to_string().repeat(pad - left))
+    format!(
+        "{}{text}{}",
+        fill.to_string().repeat(left),
+        fill.to_string().repeat(pad - left)
+    )
 }
 
 fn clip_lines(text: &str, max: usize) -> String {
@@ -86,7 +110,11 @@ fn clip_lines(text: &str, max: usize) -> String {
         return text.trim_end().to_string();
     }
     let kept: Vec<&str> = text.lines().take(max).collect();
-    format!("{}\n[... {} more lines in the JUnit report]", kept.join("\n"), total - max)
+    format!(
+        "{}\n[... {} more lines in the JUnit report]",
+        kept.join("\n"),
+        total - max
+    )
 }
 
 #[cfg(test)]
@@ -103,7 +131,10 @@ mod tests {
                 phase: Phase::Call,
                 is_error: outcome == Outcome::Error,
                 message: message.into(),
-                location: Some(Location { path: id.split("::").next().unwrap().into(), line }),
+                location: Some(Location {
+                    path: id.split("::").next().unwrap().into(),
+                    line,
+                }),
                 longrepr: format!("def test():\n>       boom()\nE       {message}"),
             }],
             skip: None,
@@ -116,15 +147,43 @@ mod tests {
     #[test]
     fn summary_lists_tracebacks_then_one_line_per_failure_then_counts() {
         let failures = vec![
-            failed("tests/test_a.py::test_one", Outcome::Failed, "AssertionError: assert 1 == 2", Some(7)),
-            failed("tests/test_b.py", Outcome::Error, "SyntaxError: invalid syntax", None),
-            failed("tests/test_c.py::test_abort", Outcome::Crashed, "worker crashed (killed by signal 6 (SIGABRT))", Some(3)),
+            failed(
+                "tests/test_a.py::test_one",
+                Outcome::Failed,
+                "AssertionError: assert 1 == 2",
+                Some(7),
+            ),
+            failed(
+                "tests/test_b.py",
+                Outcome::Error,
+                "SyntaxError: invalid syntax",
+                None,
+            ),
+            failed(
+                "tests/test_c.py::test_abort",
+                Outcome::Crashed,
+                "worker crashed (killed by signal 6 (SIGABRT))",
+                Some(3),
+            ),
         ];
         let mut tally = Tally::default();
-        for o in [Outcome::Failed, Outcome::Error, Outcome::Crashed, Outcome::Passed, Outcome::Passed, Outcome::Skipped] {
+        for o in [
+            Outcome::Failed,
+            Outcome::Error,
+            Outcome::Crashed,
+            Outcome::Passed,
+            Outcome::Passed,
+            Outcome::Skipped,
+        ] {
             tally.add(o);
         }
-        let text = render_summary(&failures, &["worker 1: malformed event".into()], &tally, Duration::from_millis(1234), false);
+        let text = render_summary(
+            &failures,
+            &["worker 1: malformed event".into()],
+            &tally,
+            Duration::from_millis(1234),
+            false,
+        );
         insta::assert_snapshot!(text);
     }
 

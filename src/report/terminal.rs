@@ -48,7 +48,14 @@ impl TerminalReporter {
     }
 
     fn new(out: Box<dyn Write>, color: bool, verbose: bool, bar: Option<ProgressBar>) -> Self {
-        TerminalReporter { out, color, verbose, bar, failures: Vec::new(), notices: Vec::new() }
+        TerminalReporter {
+            out,
+            color,
+            verbose,
+            bar,
+            failures: Vec::new(),
+            notices: Vec::new(),
+        }
     }
 
     fn line(&mut self, text: String) {
@@ -106,9 +113,16 @@ fn new_bar(color: bool) -> ProgressBar {
 impl Reporter for TerminalReporter {
     fn on_event(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { rootdir, files, workers } => {
+            Event::RunStarted {
+                rootdir,
+                files,
+                workers,
+            } => {
                 let plural = if *workers == 1 { "" } else { "s" };
-                let text = format!("vigil: rootdir {} — {files} test files on {workers} worker{plural}", rootdir.display());
+                let text = format!(
+                    "vigil: rootdir {} — {files} test files on {workers} worker{plural}",
+                    rootdir.display()
+                );
                 self.line(text);
             }
             Event::Collected { tests, .. } => {
@@ -121,11 +135,14 @@ impl Reporter for TerminalReporter {
                 self.line(format!("worker {worker}: {reason}"));
             }
             Event::Notice { message } => self.notices.push(message.clone()),
-            Event::RunFinished { tally, duration, .. } => {
+            Event::RunFinished {
+                tally, duration, ..
+            } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                let text = render_summary(&self.failures, &self.notices, tally, *duration, self.color);
+                let text =
+                    render_summary(&self.failures, &self.notices, tally, *duration, self.color);
                 let _ = write!(self.out, "{text}");
                 let _ = self.out.flush();
             }

@@ -11,21 +11,38 @@ use crate::support::{self, check, TestResult};
 
 pub fn trials() -> Vec<Trial> {
     vec![
-        Trial::test("processes::sigint_stops_the_run_with_exit_2_and_junit", sigint),
-        Trial::test("processes::nothing_survives_crashes_and_timeouts", no_leftovers_after_crashes),
+        Trial::test(
+            "processes::sigint_stops_the_run_with_exit_2_and_junit",
+            sigint,
+        ),
+        Trial::test(
+            "processes::nothing_survives_crashes_and_timeouts",
+            no_leftovers_after_crashes,
+        ),
     ]
 }
 
 /// Processes whose working directory is inside `dir` (pytest workers run there).
 fn processes_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
         .map(|e| {
             let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            format!("{} {}", e.file_name().to_string_lossy(), String::from_utf8_lossy(&cmdline).replace('\0', " "))
+            format!(
+                "{} {}",
+                e.file_name().to_string_lossy(),
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
         })
         .collect()
 }
@@ -60,20 +77,56 @@ fn sigint() -> TestResult {
     };
     let output = child.wait_with_output()?;
     let text = support::text(&output);
-    check(status.code() == Some(2), || format!("exit {:?}, want 2\n{text}", status.code()))?;
+    check(status.code() == Some(2), || {
+        format!("exit {:?}, want 2\n{text}", status.code())
+    })?;
     let outcomes = support::junit_outcomes(&xml).map_err(|e| format!("{e}\n{text}"))?;
-    check(!outcomes.contains_key("tests.test_hang::test_hang"), || format!("the interrupted test got an outcome: {outcomes:?}"))?;
+    check(!outcomes.contains_key("tests.test_hang::test_hang"), || {
+        format!("the interrupted test got an outcome: {outcomes:?}")
+    })?;
     let left = processes_in(dir.path());
-    check(left.is_empty(), || format!("processes survived the run: {left:?}"))
+    check(left.is_empty(), || {
+        format!("processes survived the run: {left:?}")
+    })
 }
 
 fn no_leftovers_after_crashes() -> TestResult {
     let crashing = support::fixture("crashing")?;
-    let out = support::vigil(crashing.path(), &["run", "-j", "2", "--", "-p", "no:cacheprovider"])?;
-    check(out.status.code() == Some(1), || format!("crashing: exit {:?}\n{}", out.status.code(), support::text(&out)))?;
+    let out = support::vigil(
+        crashing.path(),
+        &["run", "-j", "2", "--", "-p", "no:cacheprovider"],
+    )?;
+    check(out.status.code() == Some(1), || {
+        format!(
+            "crashing: exit {:?}\n{}",
+            out.status.code(),
+            support::text(&out)
+        )
+    })?;
     let hanging = support::fixture("hanging")?;
-    let out = support::vigil(hanging.path(), &["run", "-j", "2", "--timeout", "1", "--", "-p", "no:cacheprovider"])?;
-    check(out.status.code() == Some(1), || format!("hanging: exit {:?}\n{}", out.status.code(), support::text(&out)))?;
-    let left: Vec<String> = [crashing.path(), hanging.path()].iter().flat_map(|d| processes_in(d)).collect();
+    let out = support::vigil(
+        hanging.path(),
+        &[
+            "run",
+            "-j",
+            "2",
+            "--timeout",
+            "1",
+            "--",
+            "-p",
+            "no:cacheprovider",
+        ],
+    )?;
+    check(out.status.code() == Some(1), || {
+        format!(
+            "hanging: exit {:?}\n{}",
+            out.status.code(),
+            support::text(&out)
+        )
+    })?;
+    let left: Vec<String> = [crashing.path(), hanging.path()]
+        .iter()
+        .flat_map(|d| processes_in(d))
+        .collect();
     check(left.is_empty(), || format!("processes survived: {left:?}"))
 }

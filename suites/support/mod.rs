@@ -27,11 +27,17 @@ pub fn python() -> Result<PathBuf, Failed> {
             let python = std::env::var_os("VIGIL_TEST_PYTHON")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
-            let ok = Command::new(&python).args(["-c", "import pytest"]).output().is_ok_and(|o| o.status.success());
+            let ok = Command::new(&python)
+                .args(["-c", "import pytest"])
+                .output()
+                .is_ok_and(|o| o.status.success());
             if ok {
                 Ok(python)
             } else {
-                Err(format!("{} cannot import pytest: run `cargo xtask setup` (or use `cargo xtask test`)", python.display()))
+                Err(format!(
+                    "{} cannot import pytest: run `cargo xtask setup` (or use `cargo xtask test`)",
+                    python.display()
+                ))
             }
         })
         .clone()
@@ -40,7 +46,9 @@ pub fn python() -> Result<PathBuf, Failed> {
 
 /// A fresh copy of `fixtures/NAME` in a temp dir (tests never write into the repo).
 pub fn fixture(name: &str) -> Result<tempfile::TempDir, Failed> {
-    let dir = tempfile::Builder::new().prefix(&format!("vigil-{name}-")).tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("vigil-{name}-"))
+        .tempdir()?;
     copy_tree(&repo_root().join("fixtures").join(name), dir.path())?;
     Ok(dir)
 }
@@ -65,21 +73,30 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Environment every child gets: no bytecode files, no colour.
 fn quiet_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("PYTHONDONTWRITEBYTECODE", "1").env("NO_COLOR", "1").env_remove("VIGIL_PYTHON").env_remove("PYTEST_ADDOPTS")
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("NO_COLOR", "1")
+        .env_remove("VIGIL_PYTHON")
+        .env_remove("PYTEST_ADDOPTS")
 }
 
 /// Runs vigil in `dir` with the suites' Python.
 pub fn vigil(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
     let python = python()?;
     let mut cmd = Command::new(vigil_bin());
-    quiet_env(&mut cmd).current_dir(dir).env("VIGIL_PYTHON", python).args(args);
+    quiet_env(&mut cmd)
+        .current_dir(dir)
+        .env("VIGIL_PYTHON", python)
+        .args(args);
     Ok(cmd.output()?)
 }
 
 /// Runs `python -m pytest` in `dir`.
 pub fn pytest(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
     let mut cmd = Command::new(python()?);
-    quiet_env(&mut cmd).current_dir(dir).args(["-m", "pytest", "-p", "no:cacheprovider"]).args(args);
+    quiet_env(&mut cmd)
+        .current_dir(dir)
+        .args(["-m", "pytest", "-p", "no:cacheprovider"])
+        .args(args);
     Ok(cmd.output()?)
 }
 
@@ -90,7 +107,11 @@ pub fn junit_outcomes(path: &Path) -> Result<BTreeMap<String, String>, String> {
     let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut map: BTreeMap<String, String> = BTreeMap::new();
     for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
-        let key = format!("{}::{}", case.attribute("classname").unwrap_or(""), case.attribute("name").unwrap_or(""));
+        let key = format!(
+            "{}::{}",
+            case.attribute("classname").unwrap_or(""),
+            case.attribute("name").unwrap_or("")
+        );
         let outcome = case_outcome(case);
         let worse = map.get(&key).is_none_or(|old| rank(outcome) > rank(old));
         if worse {
@@ -123,7 +144,10 @@ fn rank(outcome: &str) -> u8 {
 }
 
 /// Differences between two outcome maps, one line each; empty when they agree.
-pub fn mismatches(expected: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> Vec<String> {
+pub fn mismatches(
+    expected: &BTreeMap<String, String>,
+    actual: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (key, want) in expected {
         match actual.get(key) {
@@ -148,5 +172,9 @@ pub fn check(condition: bool, message: impl FnOnce() -> String) -> TestResult {
 }
 
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
