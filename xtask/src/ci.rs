@@ -8,7 +8,7 @@ pub fn test() -> Result<()> {
     let python = setup::setup()?;
     cmd::run(
         cmd::cargo()
-            .args(["test", "--workspace"])
+            .args(["test", "--workspace", "--no-fail-fast"])
             .env("VIGIL_TEST_PYTHON", &python)
             .current_dir(paths::repo()),
     )
