@@ -223,7 +223,10 @@ fn interpreter(selection: &Selection, invocation_dir: &Path, loaded: &Loaded) ->
         .as_ref()
         .and_then(|f| f.parent())
         .unwrap_or(invocation_dir);
+    // --python and VIGIL_PYTHON are relative to where the user typed them, not to -C.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| invocation_dir.to_path_buf());
     python::locate(
+        &cwd,
         selection.python.as_deref(),
         configured.as_deref(),
         &[invocation_dir, project_dir],

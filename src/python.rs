@@ -4,8 +4,15 @@
 use std::path::{Path, PathBuf};
 
 /// Picks the interpreter: `--python`, then `VIGIL_PYTHON`, then config, then a `.venv/` in
-/// one of `project_dirs`, then `python3`.
-pub fn locate(flag: Option<&Path>, config: Option<&Path>, project_dirs: &[&Path]) -> PathBuf {
+/// one of `project_dirs`, then `python3`. A relative path (`.venv/bin/python`) is taken from
+/// `cwd` and made absolute without resolving symlinks: a venv's `python` is a symlink, and
+/// resolving it would run the base interpreter outside the venv.
+pub fn locate(
+    cwd: &Path,
+    flag: Option<&Path>,
+    config: Option<&Path>,
+    project_dirs: &[&Path],
+) -> PathBuf {
     let env = std::env::var_os("VIGIL_PYTHON")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
@@ -15,9 +22,15 @@ pub fn locate(flag: Option<&Path>, config: Option<&Path>, project_dirs: &[&Path]
             .map(|d| d.join(".venv/bin/python"))
             .find(|p| p.is_file())
     };
-    flag.map(Path::to_path_buf)
+    let chosen = flag
+        .map(Path::to_path_buf)
         .or(env)
         .or_else(|| config.map(Path::to_path_buf))
         .or_else(venv)
-        .unwrap_or_else(|| PathBuf::from("python3"))
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    if chosen.components().count() == 1 {
+        chosen // a bare name: looked up on PATH
+    } else {
+        crate::discover::absolute(cwd, &chosen)
+    }
 }

@@ -38,8 +38,6 @@ pub struct Execution {
     pub internal_error: Option<String>,
     /// Ctrl-C / SIGTERM, or a test called `pytest.exit()`.
     pub interrupted: bool,
-    /// Tests collected over all workers (after `-k`/`-m` deselection).
-    pub collected: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -191,7 +191,7 @@ impl<'a> Pool<'a> {
             generation,
             message,
         } = envelope;
-        let rootdir = self.options.rootdir.clone();
+        let options = self.options; // a shared reference: no borrow of `self` below
         let Some(slot) = self
             .slots
             .get_mut(worker)
@@ -200,7 +200,7 @@ impl<'a> Pool<'a> {
             return;
         };
         match message {
-            Message::Event(event) => slot.apply(event, worker, &rootdir, &mut self.execution, emit),
+            Message::Event(event) => slot.apply(event, worker, &options.rootdir, emit),
             Message::BadLine(text) => emit(Event::Notice {
                 message: format!("worker {worker}: {text}"),
             }),
@@ -397,27 +397,26 @@ impl Slot {
         event: WireEvent,
         worker: usize,
         rootdir: &Path,
-        execution: &mut Execution,
         emit: &mut dyn FnMut(Event),
     ) {
         match event {
             WireEvent::Hello { .. } => self.hello = true,
-            WireEvent::Collected {
-                nodeid,
-                file,
-                markers,
-                ..
-            } => {
-                self.order.push(nodeid.clone());
-                self.collected.insert(nodeid, (file, markers));
+            WireEvent::Collected { items } => {
+                for item in items {
+                    self.order.push(item.nodeid.clone());
+                    self.collected
+                        .insert(item.nodeid, (item.file, item.markers));
+                }
             }
             WireEvent::CollectionDone { .. } => {
                 self.collection_done = true;
-                execution.collected += self.order.len();
-                emit(Event::Collected {
-                    worker,
-                    tests: self.order.clone(),
-                });
+                // A restarted worker collects tests already counted by its first generation.
+                if self.generation == 0 {
+                    emit(Event::Collected {
+                        worker,
+                        tests: self.order.clone(),
+                    });
+                }
             }
             WireEvent::CollectError { nodeid, longrepr } => {
                 emit(Event::TestFinished(results::collect_error(

@@ -13,6 +13,8 @@ Inputs (environment):
 import json
 import os
 
+import pytest
+
 _PROTOCOL = 1
 
 
@@ -87,11 +89,19 @@ class VigilPlugin:
             self.stream.emit(ev="collect_skip", nodeid=report.nodeid,
                              reason=_skip_reason(report))
 
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
+        # trylast: after -k/-m deselection, so only the selected items are looked at.
+        a = self.assignment
+        if a is None or (not a["others"] and not a["exclude"] and a["claim_unknown"]):
+            return  # this worker runs everything pytest selected
         keep, drop = [], []
-        exclude = self.assignment["exclude"] if self.assignment else frozenset()
+        owns = {}
         for item in items:
-            if item.nodeid in exclude or not self._owns(str(item.path)):
+            path = item.path
+            if path not in owns:
+                owns[path] = self._owns(str(path))
+            if not owns[path] or item.nodeid in a["exclude"]:
                 drop.append(item)
             else:
                 keep.append(item)
@@ -100,11 +110,18 @@ class VigilPlugin:
             items[:] = keep
 
     def pytest_collection_finish(self, session):
+        # Batched: one line per chunk of items costs far less than one line per item.
+        chunk = []
         for item in session.items:
-            relfile, lineno, _ = item.location
-            self.stream.emit(ev="collected", nodeid=item.nodeid, file=str(item.path),
-                             line=None if lineno is None else lineno + 1,
-                             markers=[_marker(m) for m in item.iter_markers()])
+            _, lineno, _ = item.location
+            chunk.append({"nodeid": item.nodeid, "file": str(item.path),
+                          "line": None if lineno is None else lineno + 1,
+                          "markers": [_marker(m) for m in item.iter_markers()]})
+            if len(chunk) == 500:
+                self.stream.emit(ev="collected", items=chunk)
+                chunk = []
+        if chunk:
+            self.stream.emit(ev="collected", items=chunk)
         self.stream.emit(ev="collection_done", count=len(session.items))
 
     # -- running ----------------------------------------------------------------------------
@@ -165,17 +182,32 @@ def _skip_reason(report):
     return {"path": None, "line": None, "message": _longrepr_text(report)}
 
 
+# Markers whose arguments vigil never reads and which can be huge (a parametrize list is
+# repeated on every one of its items).
+_NAME_ONLY_MARKERS = frozenset({"parametrize"})
+_MAX_ITEMS = 20
+_MAX_TEXT = 200
+
+
 def _marker(mark):
-    return {"name": mark.name, "args": [_jsonable(a) for a in mark.args],
-            "kwargs": {k: _jsonable(v) for k, v in mark.kwargs.items()}}
+    if mark.name in _NAME_ONLY_MARKERS:
+        return {"name": mark.name, "args": [], "kwargs": {}}
+    return {"name": mark.name, "args": [_jsonable(a, 0) for a in mark.args[:_MAX_ITEMS]],
+            "kwargs": {k: _jsonable(v, 0) for k, v in list(mark.kwargs.items())[:_MAX_ITEMS]}}
 
 
-def _jsonable(value):
-    if value is None or isinstance(value, (bool, int, float, str)):
+def _jsonable(value, depth):
+    """Scalars as they are; short lists recursively; anything else as a short repr."""
+    if value is None or isinstance(value, (bool, int, float)):
         return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return repr(value)
+    if isinstance(value, str):
+        return value[:_MAX_TEXT]
+    if isinstance(value, (list, tuple)) and depth < 2:
+        return [_jsonable(v, depth + 1) for v in value[:_MAX_ITEMS]]
+    try:
+        return repr(value)[:_MAX_TEXT]
+    except Exception:
+        return "<unrepresentable %s>" % type(value).__name__
 
 
 def pytest_configure(config):
@@ -185,6 +217,5 @@ def pytest_configure(config):
     stream = _Stream(int(fd))
     plugin = VigilPlugin(stream, _load_assignment())
     config.pluginmanager.register(plugin, "vigil-reporter")
-    import pytest
     stream.emit(ev="hello", protocol=_PROTOCOL, pid=os.getpid(), pytest=pytest.__version__,
                 rootdir=str(config.rootpath), inifile=str(config.inipath) if config.inipath else None)

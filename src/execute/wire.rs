@@ -22,12 +22,9 @@ pub enum WireEvent {
         nodeid: String,
         reason: WireSkip,
     },
+    /// A chunk of collected items, in collection order.
     Collected {
-        nodeid: String,
-        file: String,
-        line: Option<u32>,
-        #[serde(default)]
-        markers: Vec<Marker>,
+        items: Vec<WireItem>,
     },
     CollectionDone {
         count: usize,
@@ -44,6 +41,16 @@ pub enum WireEvent {
     SessionFinish {
         exitstatus: i32,
     },
+}
+
+/// One collected test.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct WireItem {
+    pub nodeid: String,
+    pub file: String,
+    pub line: Option<u32>,
+    #[serde(default)]
+    pub markers: Vec<Marker>,
 }
 
 /// One of setup / call / teardown, as pytest's `TestReport` has it.

@@ -14,6 +14,7 @@ pub fn trials() -> Vec<Trial> {
             missing_pytest,
         ),
         Trial::test("cli::unrunnable_python_is_a_usage_error", unrunnable_python),
+        Trial::test("cli::relative_python_path_keeps_its_venv", relative_python),
         Trial::test(
             "cli::bad_marker_expression_exits_4_like_pytest",
             bad_marker_expression,
@@ -58,6 +59,24 @@ fn missing_pytest() -> TestResult {
         text.contains("pytest is not importable by") && text.contains(&install),
         || format!("message:\n{text}"),
     )
+}
+
+/// `--python .venv/bin/python`: a venv's python is a symlink to the base interpreter, and
+/// following it would leave the venv (and its pytest) behind.
+fn relative_python() -> TestResult {
+    let dir = support::fixture("passing")?;
+    let venv = support::python()?
+        .parent()
+        .and_then(|bin| bin.parent())
+        .map(std::path::Path::to_path_buf);
+    let venv = venv.ok_or("the suites' python is not in a venv")?;
+    std::os::unix::fs::symlink(&venv, dir.path().join("env"))?;
+    let out = support::vigil(dir.path(), &["run", "--python", "env/bin/python"])?;
+    let text = support::text(&out);
+    check(out.status.code() == Some(0), || {
+        format!("exit {:?}\n{text}", out.status.code())
+    })?;
+    check(text.contains("6 passed"), || text)
 }
 
 fn unrunnable_python() -> TestResult {
