@@ -57,6 +57,14 @@ fn bench_suite(runner: &Runner, runs: usize) -> Result<Row> {
     for tool in Tool::ALL {
         row.secs.insert(tool, timings.median(tool));
     }
+    row.ratios.insert(
+        Tool::VigilJ1,
+        timings.paired_ratio(Tool::VigilJ1, Tool::Pytest),
+    );
+    row.ratios.insert(
+        Tool::VigilJ2,
+        timings.paired_ratio(Tool::VigilJ2, Tool::Xdist),
+    );
     row.fidelity = fidelity.counts;
     row.notes = [timings.notes, fidelity.notes].concat();
     Ok(row)

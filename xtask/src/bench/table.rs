@@ -30,6 +30,8 @@ pub struct Row {
     pub suite: String,
     /// Median wall seconds; None when the tool was not run or failed.
     pub secs: BTreeMap<Tool, Option<f64>>,
+    /// Median of per-round ratios to the peer (vigil -j1 to pytest, vigil -j2 to xdist).
+    pub ratios: BTreeMap<Tool, Option<f64>>,
     pub fidelity: BTreeMap<Tool, Count>,
     pub notes: Vec<String>,
 }
@@ -45,6 +47,7 @@ impl Row {
         Row {
             suite: suite.into(),
             secs: BTreeMap::new(),
+            ratios: BTreeMap::new(),
             fidelity: BTreeMap::new(),
             notes: Vec::new(),
         }
@@ -75,10 +78,10 @@ impl Row {
     }
 
     fn ratio_cell(&self, tool: Tool, peer: Tool, target: Option<f64>) -> String {
-        let (Some(a), Some(b)) = (self.secs(tool), self.secs(peer)) else {
+        let paired = self.ratios.get(&tool).copied().flatten();
+        let Some(ratio) = paired.or_else(|| Some(self.secs(tool)? / self.secs(peer)?)) else {
             return "-".into();
         };
-        let ratio = a / b;
         match target {
             Some(t) => format!("{ratio:.2} (<= {t}: {})", verdict(ratio <= t)),
             None => format!("{ratio:.2}"),
@@ -111,7 +114,8 @@ impl Report {
         let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
         format!(
             "Seconds are the median wall time over {} timed runs after one warm-up run, \
-             the four commands alternating within each round; {cpus} CPUs.",
+             the four commands alternating within each round (a different one first each \
+             round); ratios are the median of the per-round ratios; {cpus} CPUs.",
             self.runs
         )
     }

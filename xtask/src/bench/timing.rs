@@ -18,10 +18,18 @@ impl Timings {
     pub fn median(&self, tool: Tool) -> Option<f64> {
         median(self.samples.get(&tool)?)
     }
+
+    /// Median over rounds of `tool / peer` in the same round: slow drifts of a shared machine
+    /// (other load, a growing coverage file) cancel out of each pair.
+    pub fn paired_ratio(&self, tool: Tool, peer: Tool) -> Option<f64> {
+        let (a, b) = (self.samples.get(&tool)?, self.samples.get(&peer)?);
+        let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+        median(&ratios)
+    }
 }
 
 /// Round 0 is the untimed warm-up (page cache, .pyc files). Tools alternate within a round
-/// so machine noise hits all of them alike. A tool that fails once is dropped from the suite.
+/// (starting with a different one each round) so machine noise hits all of them alike. A tool that fails once is dropped from the suite.
 pub fn measure(runner: &Runner, runs: usize, work: &Path) -> Timings {
     let mut live = runner.tools();
     let mut samples: BTreeMap<Tool, Vec<f64>> = live.iter().map(|&t| (t, Vec::new())).collect();
@@ -32,7 +40,11 @@ pub fn measure(runner: &Runner, runs: usize, work: &Path) -> Timings {
             runner.suite.name,
             if round == 0 { " (warm-up)" } else { "" }
         );
-        for tool in live.clone() {
+        // Rotate who goes first each round, so no tool always runs right after another.
+        let mut order = live.clone();
+        let shift = round % order.len().max(1);
+        order.rotate_left(shift);
+        for tool in order {
             match time_once(runner, tool, work) {
                 Ok(secs) if round > 0 => samples.entry(tool).or_default().push(secs),
                 Ok(_) => {}
