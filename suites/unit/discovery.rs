@@ -1270,77 +1270,65 @@ fn gitignore_negation() -> TestResult {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-fn error_malformed_pytest_ini() -> TestResult {
+/// vigil refuses a broken config file naming `file:line`, and pytest refuses it too.
+/// (pytest names the line its own way, e.g. "(at line 3, column 1)" for TOML.)
+fn config_rejected(
+    file: &'static str,
+    content: &'static str,
+    line: usize,
+    pytest_names_line: bool,
+) -> TestResult {
     let dir = Tree {
         tests: &["test_a.py"],
-        files: &[(
-            "pytest.ini",
-            "# a comment\npython_files = check_*.py\n[pytest]\n",
-        )],
         ..EMPTY
     }
     .build()?;
     let root = dir.path();
-    let at = format!("{}:2", root.join("pytest.ini").display());
+    std::fs::write(root.join(file), content)?;
+    let path = root.join(file).display().to_string();
+    let at = format!("{path}:{line}");
     let text = vigil_usage_error(root, &["list", "--files"])?;
     check(text.contains(&at), || {
         format!("want the message to name {at}, got:\n{text}")
     })?;
-    pytest_usage_error(root, &[], &at)
+    pytest_usage_error(root, &[], if pytest_names_line { &at } else { &path })
+}
+
+fn error_malformed_pytest_ini() -> TestResult {
+    config_rejected(
+        "pytest.ini",
+        "# a comment\npython_files = check_*.py\n[pytest]\n",
+        2,
+        true,
+    )
 }
 
 fn error_duplicate_key() -> TestResult {
-    let dir = Tree {
-        tests: &["test_a.py"],
-        files: &[("pytest.ini", "[pytest]\ntestpaths = a\n\ntestpaths = b\n")],
-        ..EMPTY
-    }
-    .build()?;
-    let root = dir.path();
-    let at = format!("{}:4", root.join("pytest.ini").display());
-    let text = vigil_usage_error(root, &["list", "--files"])?;
-    check(text.contains(&at), || {
-        format!("want the message to name {at}, got:\n{text}")
-    })?;
-    pytest_usage_error(root, &[], &at)
+    config_rejected(
+        "pytest.ini",
+        "[pytest]\ntestpaths = a\n\ntestpaths = b\n",
+        4,
+        true,
+    )
 }
 
 /// A broken tox.ini is an error even without a [pytest] section: pytest parses it to look.
 fn error_malformed_tox_ini() -> TestResult {
-    let dir = Tree {
-        tests: &["test_a.py"],
-        files: &[("tox.ini", "[tox]\nenvlist = py3\nnot a key value line\n")],
-        ..EMPTY
-    }
-    .build()?;
-    let root = dir.path();
-    let at = format!("{}:3", root.join("tox.ini").display());
-    let text = vigil_usage_error(root, &["list", "--files"])?;
-    check(text.contains(&at), || {
-        format!("want the message to name {at}, got:\n{text}")
-    })?;
-    pytest_usage_error(root, &[], &at)
+    config_rejected(
+        "tox.ini",
+        "[tox]\nenvlist = py3\nnot a key value line\n",
+        3,
+        true,
+    )
 }
 
 fn error_malformed_pyproject_toml() -> TestResult {
-    let files = &[(
+    config_rejected(
         "pyproject.toml",
         "[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n= 1\n",
-    )];
-    let dir = Tree {
-        tests: &["test_a.py"],
-        files,
-        ..EMPTY
-    }
-    .build()?;
-    let root = dir.path();
-    let path = root.join("pyproject.toml").display().to_string();
-    let text = vigil_usage_error(root, &["list", "--files"])?;
-    check(text.contains(&format!("{path}:3")), || {
-        format!("want the message to name {path}:3, got:\n{text}")
-    })?;
-    // pytest says "(at line 3, column 1)".
-    pytest_usage_error(root, &[], &path)
+        3,
+        false,
+    )
 }
 
 fn error_missing_path() -> TestResult {

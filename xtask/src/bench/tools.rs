@@ -69,7 +69,9 @@ impl Runner<'_> {
 
     fn pytest(&self, extra: &[&str], junit: Option<&Path>) -> Command {
         let mut cmd = Command::new(&self.suite.python);
-        cmd.args(["-m", "pytest", "-p", "no:cacheprovider", "-q"])
+        // As the user types it (no -q): vigil runs pytest at its default verbosity too, and
+        // -q alone makes pytest's own terminal output measurably cheaper (~5 % on click).
+        cmd.args(["-m", "pytest", "-p", "no:cacheprovider"])
             .args(extra);
         if let Some(path) = junit {
             cmd.arg(format!("--junitxml={}", path.display()));
