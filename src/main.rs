@@ -142,11 +142,8 @@ fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCo
             )))
         }
     };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::stdout(
-        color,
-        args.verbose,
-        true,
-    ))];
+    let mut reporters: Vec<Box<dyn Reporter>> =
+        vec![Box::new(TerminalReporter::stdout(color, args.verbose))];
     let junit = args
         .junit
         .clone()

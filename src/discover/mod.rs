@@ -54,13 +54,6 @@ pub struct Discovery {
     pub files: Vec<TestFile>,
 }
 
-impl Discovery {
-    /// A file's path relative to the rootdir, as pytest's node ids spell it.
-    pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
-        path.strip_prefix(&self.config.rootdir).unwrap_or(path)
-    }
-}
-
 /// Discovers the test files pytest would collect for `args` (paths or node ids; empty means
 /// `testpaths` or the invocation directory) when run from `invocation_dir`.
 pub fn discover(invocation_dir: &Path, args: &[String]) -> Result<Discovery, DiscoverError> {

@@ -344,9 +344,7 @@ impl<'a> Pool<'a> {
             in_flight: None,
         });
         for file in &slot.files {
-            let id = Path::new(file)
-                .strip_prefix(&self.options.rootdir)
-                .map_or(file.clone(), |p| p.display().to_string());
+            let id = results::relative(file, &self.options.rootdir);
             let longrepr = format!("the worker collecting this file crashed ({status})\n{detail}");
             emit(Event::TestFinished(results::collect_error(
                 id, longrepr, index,

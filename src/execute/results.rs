@@ -120,14 +120,15 @@ fn strip_skip_prefix(message: &str) -> String {
         .to_string()
 }
 
-fn relative(path: &str, rootdir: &Path) -> String {
+/// `path` relative to the rootdir when it is below it, as pytest's node ids spell files.
+pub fn relative(path: &str, rootdir: &Path) -> String {
     Path::new(path)
         .strip_prefix(rootdir)
         .map_or_else(|_| path.to_string(), |p| p.to_string_lossy().into_owned())
 }
 
 /// The line of a traceback that says what went wrong (`E   SyntaxError: ...` → `SyntaxError: ...`).
-pub fn last_meaningful_line(text: &str) -> String {
+fn last_meaningful_line(text: &str) -> String {
     let line = text
         .lines()
         .rev()

@@ -29,8 +29,8 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    /// Writes to stdout; a progress bar only when stdout is a terminal and `progress` is set.
-    pub fn stdout(choice: ColorChoice, verbose: bool, progress: bool) -> Self {
+    /// Writes to stdout; a progress bar only when stdout is a terminal.
+    pub fn stdout(choice: ColorChoice, verbose: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match choice {
@@ -38,13 +38,8 @@ impl TerminalReporter {
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && !no_color,
         };
-        let bar = (tty && progress).then(|| new_bar(color));
+        let bar = tty.then(|| new_bar(color));
         Self::new(Box::new(std::io::stdout()), color, verbose, bar)
-    }
-
-    /// A reporter writing plain lines to any writer (used by tests).
-    pub fn plain(out: Box<dyn Write>, verbose: bool) -> Self {
-        Self::new(out, false, verbose, None)
     }
 
     fn new(out: Box<dyn Write>, color: bool, verbose: bool, bar: Option<ProgressBar>) -> Self {

@@ -51,9 +51,7 @@ fn missing_pytest() -> TestResult {
     let python = venv.join("bin/python");
     let out = support::vigil(dir.path(), &["run", "--python", &python.to_string_lossy()])?;
     let text = support::text(&out);
-    check(out.status.code() == Some(4), || {
-        format!("exit {:?}\n{text}", out.status.code())
-    })?;
+    support::exited(&out, 4)?;
     let install = format!("{} -m pip install pytest", python.display());
     check(
         text.contains("pytest is not importable by") && text.contains(&install),
@@ -73,9 +71,7 @@ fn relative_python() -> TestResult {
     std::os::unix::fs::symlink(&venv, dir.path().join("env"))?;
     let out = support::vigil(dir.path(), &["run", "--python", "env/bin/python"])?;
     let text = support::text(&out);
-    check(out.status.code() == Some(0), || {
-        format!("exit {:?}\n{text}", out.status.code())
-    })?;
+    support::exited(&out, 0)?;
     check(text.contains("6 passed"), || text)
 }
 
@@ -83,9 +79,7 @@ fn unrunnable_python() -> TestResult {
     let dir = support::fixture("passing")?;
     let out = support::vigil(dir.path(), &["run", "--python", "/nonexistent/python"])?;
     let text = support::text(&out);
-    check(out.status.code() == Some(4), || {
-        format!("exit {:?}\n{text}", out.status.code())
-    })?;
+    support::exited(&out, 4)?;
     check(text.contains("/nonexistent/python"), || {
         format!("message does not name the interpreter:\n{text}")
     })
@@ -151,9 +145,7 @@ fn missing_path() -> TestResult {
     let dir = support::fixture("passing")?;
     let out = support::vigil(dir.path(), &["run", "tests/nope.py"])?;
     let text = support::text(&out);
-    check(out.status.code() == Some(4), || {
-        format!("exit {:?}", out.status.code())
-    })?;
+    support::exited(&out, 4)?;
     check(
         text.contains("file or directory not found: tests/nope.py"),
         || text,
@@ -168,9 +160,7 @@ fn unknown_config_key() -> TestResult {
     )?;
     let out = support::vigil(dir.path(), &["run"])?;
     let text = support::text(&out);
-    check(out.status.code() == Some(4), || {
-        format!("exit {:?}\n{text}", out.status.code())
-    })?;
+    support::exited(&out, 4)?;
     check(
         text.contains("vigil.toml:2:1") && text.contains("pyhton"),
         || text,
@@ -247,9 +237,7 @@ fn terminal_snapshot() -> TestResult {
         dir.path(),
         &["run", "-j", "1", "--", "-p", "no:cacheprovider"],
     )?;
-    check(out.status.code() == Some(1), || {
-        format!("exit {:?}", out.status.code())
-    })?;
+    support::exited(&out, 1)?;
     let text = normalize(&String::from_utf8_lossy(&out.stdout), dir.path());
     insta::assert_snapshot!("example_terminal", text);
     Ok(())
@@ -271,9 +259,7 @@ fn junit_snapshot() -> TestResult {
             "no:cacheprovider",
         ],
     )?;
-    check(out.status.code() == Some(1), || {
-        format!("exit {:?}", out.status.code())
-    })?;
+    support::exited(&out, 1)?;
     let text = normalize(&std::fs::read_to_string(&xml)?, dir.path());
     insta::assert_snapshot!("example_junit", text);
     Ok(())

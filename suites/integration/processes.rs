@@ -96,13 +96,7 @@ fn no_leftovers_after_crashes() -> TestResult {
         crashing.path(),
         &["run", "-j", "2", "--", "-p", "no:cacheprovider"],
     )?;
-    check(out.status.code() == Some(1), || {
-        format!(
-            "crashing: exit {:?}\n{}",
-            out.status.code(),
-            support::text(&out)
-        )
-    })?;
+    support::exited(&out, 1)?;
     let hanging = support::fixture("hanging")?;
     let out = support::vigil(
         hanging.path(),
@@ -117,13 +111,7 @@ fn no_leftovers_after_crashes() -> TestResult {
             "no:cacheprovider",
         ],
     )?;
-    check(out.status.code() == Some(1), || {
-        format!(
-            "hanging: exit {:?}\n{}",
-            out.status.code(),
-            support::text(&out)
-        )
-    })?;
+    support::exited(&out, 1)?;
     let left: Vec<String> = [crashing.path(), hanging.path()]
         .iter()
         .flat_map(|d| processes_in(d))

@@ -171,6 +171,17 @@ pub fn check(condition: bool, message: impl FnOnce() -> String) -> TestResult {
     }
 }
 
+/// The command exited with `code`; otherwise the failure shows the code and the output.
+pub fn exited(output: &Output, code: i32) -> TestResult {
+    check(output.status.code() == Some(code), || {
+        format!(
+            "exit {:?}, want {code}\n{}",
+            output.status.code(),
+            text(output)
+        )
+    })
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "{}{}",
