@@ -22,10 +22,10 @@ pub enum Event {
         files: usize,
         pid: Option<u32>,
     },
-    /// A worker finished collecting: these tests (node ids, in order) will run in it.
+    /// A worker finished collecting: these tests, in order, will run in it.
     Collected {
         worker: usize,
-        tests: Vec<String>,
+        tests: Vec<PlannedTest>,
     },
     TestStarted {
         id: String,
@@ -53,6 +53,18 @@ impl Serialize for ExitCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_i32(self.code())
     }
+}
+
+/// A collected test as the plan has it, before it runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedTest {
+    pub id: String,
+    pub tier: Option<String>,
+    /// Why the plan skips it without running it (a tier gate, a missing capability).
+    pub skip: Option<String>,
+    /// The `depends` names it runs after.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
 }
 
 /// The final state of one test (or of one file that failed to collect).
@@ -168,6 +180,8 @@ pub struct TestResult {
     /// Captured output sections, e.g. ("Captured stdout call", "...").
     pub sections: Vec<(String, String)>,
     pub markers: Vec<Marker>,
+    /// unit, integration, e2e, performance, stress, a custom tier, or `untiered`.
+    pub tier: Option<String>,
     pub worker: usize,
 }
 

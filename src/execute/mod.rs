@@ -80,7 +80,7 @@ pub fn collect_only(
     collect_options.pytest_args.push("-q".into());
     let execution = execute(&[vec![]], &[], &collect_options, cancel, &mut |event| {
         if let Event::Collected { tests, .. } = event {
-            ids.extend(tests);
+            ids.extend(tests.into_iter().map(|t| t.id));
         }
     })?;
     Ok((ids, execution))

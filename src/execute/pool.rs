@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crate::events::{Event, Marker, Outcome};
+use crate::events::{Event, Outcome, PlannedTest};
 
 use super::results::{self, TestContext};
-use super::wire::WireEvent;
+use super::wire::{WireEvent, WireItem};
 use super::worker::{Assignment, Envelope, Launch, Message, Worker};
 use super::{ExecuteOptions, Execution};
 
@@ -42,8 +42,8 @@ struct Slot {
     files: Vec<String>,
     hello: bool,
     collection_done: bool,
-    /// Node id → (file, markers) for what this generation collected.
-    collected: HashMap<String, (String, Vec<Marker>)>,
+    /// Node id → what this generation collected about it (file, markers, tier, ...).
+    collected: HashMap<String, WireItem>,
     /// The same node ids in collection order.
     order: Vec<String>,
     /// Node ids with a result, over all generations.
@@ -200,6 +200,9 @@ impl<'a> Pool<'a> {
             return;
         };
         match message {
+            Message::Event(WireEvent::UsageError { message }) => {
+                self.execution.usage_error = Some(message);
+            }
             Message::Event(event) => slot.apply(event, worker, &options.rootdir, emit),
             Message::BadLine(text) => emit(Event::Notice {
                 message: format!("worker {worker}: {text}"),
@@ -365,7 +368,7 @@ impl<'a> Pool<'a> {
         }
         let mut files: Vec<String> = remaining
             .iter()
-            .map(|id| slot.collected[*id].0.clone())
+            .map(|id| slot.collected[*id].file.clone())
             .collect();
         files.sort();
         files.dedup();
@@ -373,7 +376,7 @@ impl<'a> Pool<'a> {
         let exclude = slot
             .collected
             .iter()
-            .filter(|(id, (f, _))| file_set.contains(f) && slot.finished.contains(*id))
+            .filter(|(id, item)| file_set.contains(&item.file) && slot.finished.contains(*id))
             .map(|(id, _)| id.clone())
             .collect();
         let generation = slot.generation + 1;
@@ -402,8 +405,7 @@ impl Slot {
             WireEvent::Collected { items } => {
                 for item in items {
                     self.order.push(item.nodeid.clone());
-                    self.collected
-                        .insert(item.nodeid, (item.file, item.markers));
+                    self.collected.insert(item.nodeid.clone(), item);
                 }
             }
             WireEvent::CollectionDone { .. } => {
@@ -412,7 +414,7 @@ impl Slot {
                 if self.generation == 0 {
                     emit(Event::Collected {
                         worker,
-                        tests: self.order.clone(),
+                        tests: self.planned(),
                     });
                 }
             }
@@ -437,22 +439,35 @@ impl Slot {
             } => {
                 self.in_flight = None;
                 self.finished.insert(nodeid.clone());
-                let markers = self
-                    .collected
-                    .get(&nodeid)
-                    .map(|(_, m)| m.clone())
-                    .unwrap_or_default();
+                let item = self.collected.get(&nodeid);
                 let ctx = TestContext {
                     rootdir,
                     worker,
-                    markers,
+                    markers: item.map(|i| i.markers.clone()).unwrap_or_default(),
+                    tier: item.and_then(|i| i.tier.clone()),
                 };
                 emit(Event::TestFinished(results::from_phases(
                     nodeid, &phases, sections, ctx,
                 )));
             }
             WireEvent::SessionFinish { exitstatus } => self.session_exit = Some(exitstatus),
+            // The pool sees this one first (it ends the run); nothing is left for the slot.
+            WireEvent::UsageError { .. } => {}
         }
+    }
+
+    /// What this worker collected, in run order, as the plan shows it.
+    fn planned(&self) -> Vec<PlannedTest> {
+        self.order
+            .iter()
+            .filter_map(|id| self.collected.get(id))
+            .map(|item| PlannedTest {
+                id: item.nodeid.clone(),
+                tier: item.tier.clone(),
+                skip: item.skip.clone(),
+                after: item.after.clone(),
+            })
+            .collect()
     }
 }
 

@@ -14,6 +14,7 @@ pub struct TestContext<'a> {
     pub rootdir: &'a Path,
     pub worker: usize,
     pub markers: Vec<Marker>,
+    pub tier: Option<String>,
 }
 
 /// Folds setup/call/teardown reports into one result.
@@ -75,6 +76,7 @@ pub fn from_phases(
         skip,
         sections,
         markers: ctx.markers,
+        tier: ctx.tier,
         worker: ctx.worker,
     }
 }
@@ -208,6 +210,7 @@ fn bare(
         skip,
         sections: vec![],
         markers: vec![],
+        tier: None,
         worker,
     }
 }
@@ -233,6 +236,7 @@ mod tests {
             rootdir: Path::new("/r"),
             worker: 0,
             markers: vec![],
+            tier: None,
         };
         from_phases("t.py::a".into(), phases, vec![], ctx)
     }

@@ -7,11 +7,20 @@ decides; it only reports it, and keeps a worker to the files vigil assigned to i
 Inputs (environment):
   VIGIL_EVENT_FD      file descriptor to write one JSON object per line to
   VIGIL_ASSIGNMENT    path of a JSON file: {"mine": [...], "others": [...],
-                      "claim_unknown": bool, "exclude": [...], "capture_cap": int}
+                      "claim_unknown": bool, "exclude": [...], "capture_cap": int,
+                      "plan": {...}}   (see _Plan)
+
+Besides reporting, the plugin applies vigil's plan to what pytest collected: it leaves out
+tests of tiers not selected, skips (before they run) tests gated by a failed tier or needing a
+missing capability, orders tests after the ones they depend on, and skips a test whose
+prerequisite did not pass -- pytest-dependency's semantics, across files.
 """
 
+import heapq
 import json
 import os
+import shutil
+import socket
 
 import pytest
 
@@ -50,7 +59,69 @@ def _load_assignment():
         "claim_unknown": bool(raw.get("claim_unknown", True)),
         "exclude": frozenset(raw.get("exclude", ())),
         "capture_cap": int(raw.get("capture_cap", 1 << 20)),
+        "plan": _Plan(raw.get("plan") or {}),
     }
+
+
+class _Plan:
+    """vigil's decisions for this worker: tiers, gates and probed capabilities."""
+
+    def __init__(self, raw):
+        self.tiers = raw.get("tiers") or []
+        self.run_tiers = raw.get("run_tiers")
+        self.gated = raw.get("gated") or {}
+        self.capabilities = raw.get("capabilities") or {}
+        self.named = frozenset(raw.get("named") or ())
+        self.rootdir = raw.get("rootdir")
+        self._tier_markers = {m: t["name"] for t in self.tiers for m in t.get("markers", ())}
+        self._tier_dirs = {d: t["name"] for t in self.tiers for d in t.get("dirs", ())}
+
+    def tier(self, item):
+        """The closest tier marker, else the deepest directory named for a tier."""
+        for mark in item.iter_markers():
+            if mark.name in self._tier_markers:
+                return self._tier_markers[mark.name]
+        parts = item.nodeid.split("::", 1)[0].split("/")[:-1]
+        for part in reversed(parts):
+            if part in self._tier_dirs:
+                return self._tier_dirs[part]
+        return "untiered"
+
+    def requirements(self, item):
+        """(key, description) for each capability the item's markers ask for."""
+        for mark in item.iter_markers():
+            if mark.name in ("requires_env", "requires_bin", "requires_service"):
+                kind = mark.name[len("requires_"):]
+                for arg in mark.args:
+                    yield "%s:%s" % (kind, arg)
+            elif mark.name == "requires":
+                for arg in mark.args:
+                    yield "named:%s" % (arg,)
+            elif mark.name.startswith("requires_") and mark.name[9:] in self.named:
+                yield "named:%s" % mark.name[9:]
+
+    def missing(self, key):
+        """The reason a capability is missing, or None. Probes vigil could not see statically
+        (a marker built at run time) are checked here, once per worker."""
+        if key not in self.capabilities:
+            self.capabilities[key] = _probe(key)
+        return self.capabilities[key]
+
+
+def _probe(key):
+    kind, _, what = key.partition(":")
+    if kind == "env":
+        return None if os.environ.get(what) else "requires env %s (not set)" % what
+    if kind == "bin":
+        return None if shutil.which(what) else "requires bin %s (not on PATH)" % what
+    if kind == "service":
+        host, _, port = what.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=2).close()
+            return None
+        except (OSError, ValueError) as exc:
+            return "requires service %s (%s)" % (what, exc)
+    return "requires %s (not a capability in vigil's config)" % what
 
 
 class VigilPlugin:
@@ -59,6 +130,9 @@ class VigilPlugin:
         self.assignment = assignment
         self.cap = assignment["capture_cap"] if assignment else 1 << 20
         self.phases = {}
+        self.tiers = {}
+        self.planned_skips = {}
+        self.deps = None
 
     # -- keeping to the assigned files ------------------------------------------------------
 
@@ -92,6 +166,18 @@ class VigilPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
         # trylast: after -k/-m deselection, so only the selected items are looked at.
+        self._keep_own(config, items)
+        plan = self.assignment["plan"] if self.assignment else None
+        if plan is not None:
+            self._apply_tiers(plan, config, items)
+            self._apply_skips(plan, items)
+        self.deps = _Dependencies(items)
+        if self.deps.cycle:
+            self.stream.emit(ev="usage_error", message=self.deps.cycle)
+        else:
+            items[:] = self.deps.order(items)
+
+    def _keep_own(self, config, items):
         a = self.assignment
         if a is None or (not a["others"] and not a["exclude"] and a["claim_unknown"]):
             return  # this worker runs everything pytest selected
@@ -105,18 +191,43 @@ class VigilPlugin:
                 drop.append(item)
             else:
                 keep.append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+        _deselect(config, items, keep, drop)
+
+    def _apply_tiers(self, plan, config, items):
+        self.tiers = {item.nodeid: plan.tier(item) for item in items}
+        if plan.run_tiers is None:
+            return
+        wanted = frozenset(plan.run_tiers)
+        keep = [i for i in items if self.tiers[i.nodeid] in wanted]
+        drop = [i for i in items if self.tiers[i.nodeid] not in wanted]
+        _deselect(config, items, keep, drop)
+
+    def _apply_skips(self, plan, items):
+        """Skip reasons known before anything runs: a failed tier gate, a missing capability.
+        A skip marker makes pytest skip the test in setup, before any fixture runs."""
+        for item in items:
+            reason = plan.gated.get(self.tiers.get(item.nodeid))
+            if reason is None:
+                reason = next(filter(None, map(plan.missing, plan.requirements(item))), None)
+            if reason is not None:
+                self.planned_skips[item.nodeid] = reason
+                item.add_marker(pytest.mark.skip(reason=reason))
 
     def pytest_collection_finish(self, session):
         # Batched: one line per chunk of items costs far less than one line per item.
         chunk = []
+        deps = getattr(self, "deps", None)
         for item in session.items:
             _, lineno, _ = item.location
-            chunk.append({"nodeid": item.nodeid, "file": str(item.path),
-                          "line": None if lineno is None else lineno + 1,
-                          "markers": [_marker(m) for m in item.iter_markers()]})
+            entry = {"nodeid": item.nodeid, "file": str(item.path),
+                     "line": None if lineno is None else lineno + 1,
+                     "markers": [_marker(m) for m in item.iter_markers()],
+                     "tier": self.tiers.get(item.nodeid)}
+            if item.nodeid in self.planned_skips:
+                entry["skip"] = self.planned_skips[item.nodeid]
+            if deps is not None and item.nodeid in deps.prereqs:
+                entry["after"] = [name for name, _ in deps.prereqs[item.nodeid]]
+            chunk.append(entry)
             if len(chunk) == 500:
                 self.stream.emit(ev="collected", items=chunk)
                 chunk = []
@@ -126,11 +237,20 @@ class VigilPlugin:
 
     # -- running ----------------------------------------------------------------------------
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if self.deps is not None:
+            reason = self.deps.blocked(item)
+            if reason is not None:
+                pytest.skip(reason)
+
     def pytest_runtest_logstart(self, nodeid, location):
         self.phases[nodeid] = []
         self.stream.emit(ev="test_start", nodeid=nodeid)
 
     def pytest_runtest_logreport(self, report):
+        if self.deps is not None:
+            self.deps.record(report)
         self.phases.setdefault(report.nodeid, []).append(self._phase(report))
         if report.when == "teardown":
             # Captured sections accumulate across phases; the last report holds all of them.
@@ -165,6 +285,118 @@ class VigilPlugin:
             return text
         cut = len(text) - self.cap
         return text[: self.cap] + "\n[vigil: %d more characters truncated]\n" % cut
+
+
+def _deselect(config, items, keep, drop):
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+class _Dependencies:
+    """pytest-dependency's marker, honoured across the files of this worker (vigil puts the
+    files of one dependency graph in one worker): `depends` names resolve per `scope`
+    (session/package: node ids; module: the id within the module; class: within the class;
+    or the prerequisite's own `name=`), prerequisites are moved before their dependents, and
+    a dependent of a test that did not pass is skipped, saying which and why."""
+
+    def __init__(self, items):
+        self.prereqs = {}  # nodeid -> [(name as written, prerequisite nodeid or None)]
+        self.status = {}  # nodeid -> "passed" | "failed" | "skipped"
+        self.cycle = None
+        marked = [(i, i.get_closest_marker("dependency")) for i in items]
+        if not any(m is not None and m.kwargs.get("depends") for _, m in marked):
+            return
+        index = _NameIndex(items)
+        for item, mark in marked:
+            depends = mark.kwargs.get("depends") if mark is not None else None
+            if depends:
+                scope = mark.kwargs.get("scope", "module")
+                self.prereqs[item.nodeid] = [(n, index.resolve(item, n, scope)) for n in depends]
+
+    def order(self, items):
+        """A stable topological order: each item as early as its original place allows."""
+        if not self.prereqs:
+            return items
+        position = {item.nodeid: n for n, item in enumerate(items)}
+        waiting = {i.nodeid: {p for _, p in self.prereqs.get(i.nodeid, ()) if p in position}
+                   for i in items}
+        dependents = {}
+        for nodeid, before in waiting.items():
+            for p in before:
+                dependents.setdefault(p, []).append(nodeid)
+        ready = [position[n] for n, before in waiting.items() if not before]
+        heapq.heapify(ready)
+        ordered = []
+        while ready:
+            item = items[heapq.heappop(ready)]
+            ordered.append(item)
+            for d in dependents.get(item.nodeid, ()):
+                waiting[d].discard(item.nodeid)
+                if not waiting[d]:
+                    heapq.heappush(ready, position[d])
+        if len(ordered) < len(items):
+            stuck = sorted(n for n, before in waiting.items() if before)
+            self.cycle = "dependency cycle among: " + ", ".join(stuck)
+            return items
+        return ordered
+
+    def record(self, report):
+        # An expected failure did fail: its dependents must not run, as in pytest-dependency.
+        failed = report.failed or (report.skipped and hasattr(report, "wasxfail"))
+        if failed:
+            self.status[report.nodeid] = "failed"
+        elif report.skipped and self.status.get(report.nodeid) != "failed":
+            self.status[report.nodeid] = "skipped"
+        elif report.when == "call" and report.nodeid not in self.status:
+            self.status[report.nodeid] = "passed"
+
+    def blocked(self, item):
+        for name, prereq in self.prereqs.get(item.nodeid, ()):
+            state = self.status.get(prereq) if prereq else None
+            if state == "passed":
+                continue
+            if state is None:
+                return "depends on %s, which did not run" % name
+            return "depends on %s, which %s" % (name, "failed" if state == "failed" else "was skipped")
+        return None
+
+
+class _NameIndex:
+    """Every name an item answers to in each pytest-dependency scope."""
+
+    def __init__(self, items):
+        self.by_scope = {"session": {}, "package": {}, "module": {}, "class": {}}
+        for item in items:
+            for scope, key in self._keys(item).items():
+                if key is not None:
+                    self.by_scope[scope][key] = item.nodeid
+
+    @staticmethod
+    def _keys(item):
+        mark = item.get_closest_marker("dependency")
+        custom = mark.kwargs.get("name") if mark is not None else None
+        return _NameIndex._scoped(item, custom)
+
+    @staticmethod
+    def _scoped(item, name):
+        parts = item.nodeid.split("::")
+        file = parts[0]
+        package = os.path.dirname(file)
+        klass = "::".join(parts[:-1]) if len(parts) > 2 else None
+        return {
+            "session": ("", name or item.nodeid),
+            "package": (package, name or item.nodeid),
+            "module": (file, name or "::".join(parts[1:])),
+            "class": (klass, name or parts[-1]) if klass else None,
+        }
+
+    def resolve(self, item, name, scope):
+        """The node id `name` means for `item` in `scope`, or None when nothing answers."""
+        here = self._scoped(item, name).get(scope)
+        if here is None:
+            return None
+        return self.by_scope.get(scope, {}).get(here)
 
 
 def _longrepr_text(report):

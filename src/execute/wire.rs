@@ -41,6 +41,10 @@ pub enum WireEvent {
     SessionFinish {
         exitstatus: i32,
     },
+    /// The plugin found the run cannot go on as asked (a dependency cycle).
+    UsageError {
+        message: String,
+    },
 }
 
 /// One collected test.
@@ -51,6 +55,13 @@ pub struct WireItem {
     pub line: Option<u32>,
     #[serde(default)]
     pub markers: Vec<Marker>,
+    /// The tier the plugin placed the test in (absent when vigil sent no plan).
+    pub tier: Option<String>,
+    /// Why vigil's plan skips it before it runs (gate, capability).
+    pub skip: Option<String>,
+    /// The `depends` names it waits for.
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 /// One of setup / call / teardown, as pytest's `TestReport` has it.

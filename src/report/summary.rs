@@ -140,6 +140,7 @@ mod tests {
             skip: None,
             sections: vec![],
             markers: vec![],
+            tier: None,
             worker: 0,
         }
     }

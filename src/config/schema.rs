@@ -1,0 +1,74 @@
+//! The shape of `vigil.toml` (or `[tool.vigil]`): one table type for the top level and for each
+//! `[profiles.NAME]`, so a profile can say anything the top level can about how to run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
+/// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`) are only valid at the
+/// top level and `inherit` only in a profile; spans let the check name the line.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// The profile this one starts from (profiles only; default `default`).
+    pub inherit: Option<Spanned<String>>,
+    /// Interpreter to run pytest with, relative to the config file's directory.
+    pub python: Option<PathBuf>,
+    /// Worker count (`-j`).
+    pub jobs: Option<usize>,
+    /// Per-test timeout in seconds.
+    pub timeout: Option<f64>,
+    /// Where to write JUnit XML, relative to the config file's directory.
+    pub junit: Option<PathBuf>,
+    /// Extra arguments for every pytest worker.
+    pub pytest_args: Option<Vec<String>>,
+    /// Only tests of these tiers run (`--tier`); all tiers when unset.
+    pub select_tiers: Option<Spanned<Vec<String>>>,
+    /// tier → tiers that must pass before it runs, e.g. `{ e2e = ["integration"] }`.
+    pub tier_gates: Option<Spanned<BTreeMap<String, Vec<String>>>>,
+    pub profiles: Option<Spanned<BTreeMap<String, Table>>>,
+    pub capabilities: Option<Spanned<BTreeMap<String, CapabilityTable>>>,
+    pub tiers: Option<Spanned<BTreeMap<String, TierTable>>>,
+    pub native: Option<Spanned<NativeTable>>,
+}
+
+/// `[capabilities.NAME]`: how to tell whether the capability is present.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapabilityTable {
+    /// `tcp:HOST:PORT`, `env:NAME`, `bin:NAME` or `cmd:SHELL COMMAND`.
+    pub probe: Spanned<String>,
+    /// Seconds the probe may take (default 5).
+    pub timeout: Option<f64>,
+    /// Shown in skip reasons when the capability is missing.
+    pub reason: Option<String>,
+}
+
+/// `[tiers.NAME]`: a custom tier, or other directory / marker names for a built-in one.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierTable {
+    /// Directory names that put a test in this tier (default: the tier's name).
+    pub dirs: Option<Vec<String>>,
+    /// Marker names that put a test in this tier (default: the tier's name).
+    pub markers: Option<Vec<String>>,
+}
+
+/// `[native]`: the Rust test binaries run beside the Python tests.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeTable {
+    /// Off switch for a project with a `Cargo.toml` beside its vigil config.
+    pub enabled: Option<bool>,
+    /// The Cargo.toml whose test binaries run (default: `Cargo.toml` beside the config).
+    pub manifest: Option<PathBuf>,
+    /// Extra arguments for `cargo test --no-run` (`--workspace`, `--features x`, ...).
+    #[serde(default)]
+    pub cargo_args: Vec<String>,
+    /// Prebuilt test binaries to run instead of asking cargo.
+    #[serde(default)]
+    pub binaries: Vec<PathBuf>,
+}

@@ -1,0 +1,98 @@
+//! Sends each event to every reporter, counting outcomes on the way and keeping, per tier,
+//! whether it failed: the state tier gates are decided from.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::events::{Event, Tally};
+use crate::plan::tiers;
+use crate::plan::{Tiers, UNTIERED};
+use crate::report::Reporter;
+
+pub struct Fanout<'r> {
+    reporters: &'r mut [Box<dyn Reporter>],
+    pub tally: Tally,
+    tiers: &'r Tiers,
+    rootdir: PathBuf,
+    /// Native test id → tier (the plugin tells Python tests' tiers itself).
+    native_tiers: HashMap<String, String>,
+    /// Tiers that did not pass: "failed", or "was skipped because X failed".
+    not_passed: BTreeMap<String, String>,
+}
+
+impl<'r> Fanout<'r> {
+    pub fn new(
+        reporters: &'r mut [Box<dyn Reporter>],
+        tiers: &'r Tiers,
+        rootdir: &Path,
+        native_tiers: HashMap<String, String>,
+    ) -> Self {
+        Fanout {
+            reporters,
+            tally: Tally::default(),
+            tiers,
+            rootdir: rootdir.to_path_buf(),
+            native_tiers,
+            not_passed: BTreeMap::new(),
+        }
+    }
+
+    pub fn send(&mut self, mut event: Event) {
+        if let Event::TestFinished(result) = &mut event {
+            self.tally.add(result.outcome);
+            if result.tier.is_none() {
+                result.tier = Some(self.tier_of(&result.id));
+            }
+            if result.outcome.is_failure() {
+                let tier = result.tier.clone().unwrap_or_default();
+                self.not_passed.insert(tier, "failed".to_string());
+            }
+        }
+        for reporter in self.reporters.iter_mut() {
+            reporter.on_event(&event);
+        }
+    }
+
+    /// A result without a tier from the plugin (a collection error, a native test): the
+    /// native map, else the file's path.
+    fn tier_of(&self, id: &str) -> String {
+        if let Some(tier) = self.native_tiers.get(id) {
+            return tier.clone();
+        }
+        let file = id.split("::").next().unwrap_or(id);
+        let path = Path::new(file);
+        let rel = path.strip_prefix(&self.rootdir).unwrap_or(path);
+        self.tiers.of_path(rel).unwrap_or(UNTIERED).to_string()
+    }
+
+    /// The tiers of a wave that their gates keep from running, with the reason; they count
+    /// as not passed for the gates of later waves.
+    pub fn gate(
+        &mut self,
+        wave: &[String],
+        gates: &BTreeMap<String, Vec<String>>,
+    ) -> BTreeMap<String, String> {
+        let mut gated = BTreeMap::new();
+        for tier in wave {
+            let Some(reason) = tiers::gate_reason(tier, gates, &self.not_passed) else {
+                continue;
+            };
+            let root = gates[tier]
+                .iter()
+                .find_map(|g| self.not_passed.get(g).map(|why| root_cause(g, why)))
+                .unwrap_or_default();
+            self.not_passed
+                .insert(tier.clone(), format!("was skipped because {root} failed"));
+            gated.insert(tier.clone(), reason);
+        }
+        gated
+    }
+}
+
+/// The tier whose failure started a chain of gates.
+fn root_cause(tier: &str, why: &str) -> String {
+    why.strip_prefix("was skipped because ")
+        .and_then(|r| r.strip_suffix(" failed"))
+        .unwrap_or(tier)
+        .to_string()
+}

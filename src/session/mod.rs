@@ -1,0 +1,369 @@
+//! One `vigil run`: discover → prepare (static reading, probes, dependencies, native tests) →
+//! one pass of the workers per tier wave → the exit code pytest would give. Every event goes
+//! to every reporter.
+
+mod fanout;
+mod prepare;
+mod preview;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use crate::discover::native::NativeTest;
+use crate::discover::{self, DiscoverError, Discovery};
+use crate::events::{Event, SkipInfo, Tally, TestResult, Outcome};
+use crate::execute::{self, ExecuteError, ExecuteOptions, Execution, Work};
+use crate::exit::ExitCode;
+use crate::plan::capabilities::CapabilityConfig;
+use crate::plan::tiers::{self, TierError};
+use crate::plan::{self, FileSizeEstimate, Tiers};
+use crate::report::{ReportError, Reporter};
+
+use fanout::Fanout;
+pub use prepare::{native_tier, Prepared};
+pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
+
+/// Everything a run needs, already resolved from flags, environment and config.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub invocation_dir: PathBuf,
+    /// Paths or node ids, as given to pytest (`native:` ids select native tests).
+    pub paths: Vec<String>,
+    pub keyword: Option<String>,
+    pub markers: Option<String>,
+    /// Arguments after `--`, plus the config's `pytest_args`.
+    pub pytest_args: Vec<OsString>,
+    pub jobs: usize,
+    pub timeout: Option<Duration>,
+    pub python: PathBuf,
+    pub capture_cap: usize,
+    pub planning: Planning,
+}
+
+/// The planning side of a request: tiers, gates, capabilities, native suites.
+#[derive(Debug, Clone)]
+pub struct Planning {
+    pub profile: String,
+    pub tiers: Tiers,
+    /// Only these tiers run; `None` runs all (and pytest alone decides what runs).
+    pub select_tiers: Option<Vec<String>>,
+    pub gates: BTreeMap<String, Vec<String>>,
+    pub capabilities: BTreeMap<String, CapabilityConfig>,
+    pub native: Option<NativeRequest>,
+}
+
+/// Which native test binaries run, and how.
+#[derive(Debug, Clone)]
+pub struct NativeRequest {
+    /// The Cargo.toml to build test binaries from (unless `binaries` are given).
+    pub manifest: Option<PathBuf>,
+    pub binaries: Vec<PathBuf>,
+    pub cargo_args: Vec<String>,
+    pub include_ignored: bool,
+    pub cwd: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Execute(#[from] ExecuteError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Tier(#[from] TierError),
+    /// The plan cannot be made: unknown dependency names, a cycle, an unknown capability.
+    #[error("{0}")]
+    Plan(String),
+}
+
+impl SessionError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            SessionError::Execute(_) | SessionError::Report(_) => ExitCode::InternalError,
+            _ => ExitCode::UsageError,
+        }
+    }
+}
+
+/// How the run ended: the exit code, and a message for stderr when it was not the tests' doing.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub exit: ExitCode,
+    pub message: Option<String>,
+}
+
+/// One pass of the workers: the tiers it runs, and whether tiers are filtered at all.
+#[derive(Debug, Clone)]
+pub struct Wave {
+    pub tiers: Vec<String>,
+    /// False for a plain run (one wave, no `--tier`): pytest alone decides what runs.
+    pub filtered: bool,
+}
+
+/// The waves a request runs: one per gate level, or a single unfiltered one.
+pub fn waves(planning: &Planning) -> Result<Vec<Wave>, SessionError> {
+    let all: Vec<String> = planning.tiers.names().iter().map(|s| s.to_string()).collect();
+    let selected = planning.select_tiers.clone().unwrap_or(all);
+    for tier in selected.iter().chain(tiers::mentioned(&planning.gates).into_iter().map(String::from).collect::<Vec<_>>().iter()) {
+        planning.tiers.check(tier, "the tier selection or tier_gates")?;
+    }
+    let levels = tiers::waves(&selected, &planning.gates)?;
+    let filtered = planning.select_tiers.is_some() || levels.len() > 1;
+    Ok(levels
+        .into_iter()
+        .map(|tiers| Wave { tiers, filtered })
+        .collect())
+}
+
+/// Runs the request, sending every event to every reporter, then finishing each reporter.
+pub fn run(
+    request: &RunRequest,
+    reporters: &mut [Box<dyn Reporter>],
+    cancel: &AtomicBool,
+) -> Result<RunOutcome, SessionError> {
+    let started = Instant::now();
+    let (discovery, python_paths) = discover_python(request)?;
+    let rootdir = discovery.config.rootdir.clone();
+    let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
+    let native = selected_native(request, &prepared.native);
+    let waves = waves(&request.planning)?;
+    let native_tiers = native
+        .iter()
+        .map(|t| (t.id.clone(), native_tier(&request.planning.tiers, t).to_string()))
+        .collect();
+    let mut fanout = Fanout::new(&mut *reporters, &request.planning.tiers, &rootdir, native_tiers);
+    fanout.send(Event::RunStarted {
+        rootdir: rootdir.clone(),
+        files: discovery.files.len(),
+        workers: request.jobs.min(discovery.files.len() + native.len()).max(1),
+    });
+    for error in &prepared.native_errors {
+        fanout.send(Event::TestFinished(error.clone()));
+    }
+    let mut execution = Execution::default();
+    for (index, wave) in waves.iter().enumerate() {
+        let gated = fanout.gate(&wave.tiers, &request.planning.gates);
+        let work = wave_work(request, &discovery, &prepared, &native, wave, &gated);
+        for skipped in &work.gated_native {
+            fanout.send(Event::TestFinished(skipped.clone()));
+        }
+        let first_and_blind = index == 0 && discovery.files.is_empty() && native.is_empty();
+        let batches = if work.batches.is_empty() && (first_and_blind && python_paths) {
+            // Nothing discovered: one worker still runs, pytest may collect what discovery did not.
+            vec![vec![]]
+        } else {
+            work.batches
+        };
+        if batches.is_empty() && work.native.is_empty() {
+            continue;
+        }
+        let plugin_plan = plugin_plan(request, &prepared, wave, &gated, &rootdir);
+        let options = execute_options(request, rootdir.clone(), plugin_plan);
+        let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
+        let work = Work {
+            batches: &batches,
+            all_files: &all_files,
+            native: &work.native,
+        };
+        let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;
+        absorb(&mut execution, done);
+        if execution.interrupted || execution.usage_error.is_some() || execution.internal_error.is_some() {
+            break;
+        }
+    }
+    let outcome = verdict(&execution, &fanout.tally);
+    if let Some(message) = &outcome.message {
+        fanout.send(Event::Notice {
+            message: message.clone(),
+        });
+    }
+    let tally = fanout.tally.clone();
+    fanout.send(Event::RunFinished {
+        tally,
+        exit: outcome.exit,
+        duration: started.elapsed(),
+    });
+    for reporter in reporters.iter_mut() {
+        reporter.finish()?;
+    }
+    Ok(outcome)
+}
+
+/// Discovery of the Python side; `false` when only native tests were asked for by id.
+fn discover_python(request: &RunRequest) -> Result<(Discovery, bool), SessionError> {
+    let python: Vec<String> = request
+        .paths
+        .iter()
+        .filter(|p| !p.starts_with(NATIVE_PREFIX))
+        .cloned()
+        .collect();
+    let wanted = request.paths.is_empty() || !python.is_empty();
+    let mut discovery = discover::discover(&request.invocation_dir, &python)?;
+    if !wanted {
+        discovery.files.clear();
+    }
+    Ok((discovery, wanted))
+}
+
+const NATIVE_PREFIX: &str = "native:";
+
+/// Native tests the paths select: all without paths, those whose id starts with a given
+/// `native:` prefix, none when only Python paths were given.
+fn selected_native(request: &RunRequest, native: &[NativeTest]) -> Vec<NativeTest> {
+    let selectors: Vec<&String> = request
+        .paths
+        .iter()
+        .filter(|p| p.starts_with(NATIVE_PREFIX))
+        .collect();
+    native
+        .iter()
+        .filter(|t| {
+            request.paths.is_empty() || selectors.iter().any(|s| t.id.starts_with(s.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// What one wave runs.
+struct WaveWork {
+    batches: Vec<Vec<PathBuf>>,
+    native: Vec<NativeTest>,
+    /// Native tests of a gated tier, already decided: skipped, with the gate's reason.
+    gated_native: Vec<TestResult>,
+}
+
+fn wave_work(
+    request: &RunRequest,
+    discovery: &Discovery,
+    prepared: &Prepared,
+    native: &[NativeTest],
+    wave: &Wave,
+    gated: &BTreeMap<String, String>,
+) -> WaveWork {
+    let in_wave = |tier: &str| !wave.filtered || wave.tiers.iter().any(|t| t == tier);
+    let files: Vec<_> = discovery
+        .files
+        .iter()
+        .filter(|f| match prepared.file_tiers.get(&f.path) {
+            Some(Some(tiers)) => tiers.iter().any(|t| in_wave(t)),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    let batches = plan::balance(&files, &prepared.groups, request.jobs, &FileSizeEstimate);
+    let mut work = WaveWork {
+        batches,
+        native: vec![],
+        gated_native: vec![],
+    };
+    for test in native {
+        let tier = native_tier(&request.planning.tiers, test);
+        match gated.get(tier) {
+            _ if !in_wave(tier) => {}
+            Some(reason) => work.gated_native.push(skipped(test, tier, reason)),
+            None => work.native.push(test.clone()),
+        }
+    }
+    work
+}
+
+fn skipped(test: &NativeTest, tier: &str, reason: &str) -> TestResult {
+    TestResult {
+        id: test.id.clone(),
+        outcome: Outcome::Skipped,
+        duration: Duration::ZERO,
+        problems: vec![],
+        skip: Some(SkipInfo {
+            message: reason.to_string(),
+            location: None,
+        }),
+        sections: vec![],
+        markers: vec![],
+        tier: Some(tier.to_string()),
+        worker: 0,
+    }
+}
+
+/// What the pytest plugin needs to apply the plan in a worker (see `_Plan` in the plugin).
+fn plugin_plan(
+    request: &RunRequest,
+    prepared: &Prepared,
+    wave: &Wave,
+    gated: &BTreeMap<String, String>,
+    rootdir: &Path,
+) -> serde_json::Value {
+    serde_json::json!({
+        "tiers": request.planning.tiers.defs,
+        "run_tiers": wave.filtered.then_some(&wave.tiers),
+        "gated": gated,
+        "capabilities": prepared.probes.as_map(),
+        "named": request.planning.capabilities.keys().collect::<Vec<_>>(),
+        "rootdir": rootdir,
+    })
+}
+
+/// Folds one wave's execution into the run's.
+fn absorb(run: &mut Execution, wave: Execution) {
+    run.usage_error = run.usage_error.take().or(wave.usage_error);
+    run.internal_error = run.internal_error.take().or(wave.internal_error);
+    run.interrupted |= wave.interrupted;
+}
+/// The arguments every worker's pytest gets: paths, `-k`, `-m`, then the pass-through ones.
+pub fn execute_options(
+    request: &RunRequest,
+    rootdir: PathBuf,
+    plugin_plan: serde_json::Value,
+) -> ExecuteOptions {
+    let mut args: Vec<OsString> = request
+        .paths
+        .iter()
+        .filter(|p| !p.starts_with(NATIVE_PREFIX))
+        .map(OsString::from)
+        .collect();
+    if let Some(k) = &request.keyword {
+        args.extend(["-k".into(), k.into()]);
+    }
+    if let Some(m) = &request.markers {
+        args.extend(["-m".into(), m.into()]);
+    }
+    args.extend(request.pytest_args.iter().cloned());
+    ExecuteOptions {
+        python: request.python.clone(),
+        cwd: request.invocation_dir.clone(),
+        rootdir,
+        pytest_args: args,
+        timeout: request.timeout,
+        capture_cap: request.capture_cap,
+        jobs: request.jobs,
+        include_ignored: request
+            .planning
+            .native
+            .as_ref()
+            .is_some_and(|n| n.include_ignored),
+        plugin_plan,
+    }
+}
+
+/// pytest's exit codes: usage and internal errors first, then interruption, failures, and
+/// "nothing collected".
+fn verdict(execution: &Execution, tally: &Tally) -> RunOutcome {
+    let (exit, message) = if let Some(message) = &execution.usage_error {
+        (ExitCode::UsageError, Some(message.clone()))
+    } else if let Some(message) = &execution.internal_error {
+        (ExitCode::InternalError, Some(message.clone()))
+    } else if execution.interrupted {
+        (ExitCode::Interrupted, Some("interrupted".to_string()))
+    } else if tally.failures() > 0 {
+        (ExitCode::TestsFailed, None)
+    } else if tally.total() == 0 {
+        (ExitCode::NoTestsCollected, Some("no tests ran".to_string()))
+    } else {
+        (ExitCode::Ok, None)
+    };
+    RunOutcome { exit, message }
+}
