@@ -5,21 +5,22 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use vigil::config::{self, Loaded};
+use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
-use vigil::report::{ColorChoice, JunitReporter, Reporter, TerminalReporter};
-use vigil::session::{self, RunRequest};
-use vigil::{discover, execute, python};
+use vigil::report::{render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter};
+use vigil::session::request::{self, Flags};
+use vigil::session::{self, Preview};
+use vigil::discover;
 
 #[derive(Parser)]
 #[command(
     name = "vigil",
     version,
-    about = "Runs pytest suites in parallel, with exact fidelity"
+    about = "Runs pytest and Rust test suites in parallel, by tier, with exact fidelity"
 )]
 struct Cli {
     /// Run as if started in DIR.
@@ -33,13 +34,16 @@ struct Cli {
 enum Command {
     /// Run tests.
     Run(RunArgs),
-    /// List test files (--files) or the test ids pytest collects.
+    /// List test files (--files), test ids, or counts per tier (--by-tier).
     List(ListArgs),
+    /// Show what a run would do, without running anything: order, workers, skips and why.
+    Plan(PlanArgs),
 }
 
 #[derive(Args)]
 struct Selection {
-    /// Files, directories or node ids, as for pytest.
+    /// Files, directories or node ids, as for pytest; `native:crate::binary::test` ids (or
+    /// prefixes of them) select native tests.
     paths: Vec<String>,
     /// Only tests matching this pytest keyword expression.
     #[arg(short = 'k', value_name = "EXPR")]
@@ -47,6 +51,19 @@ struct Selection {
     /// Only tests matching this pytest marker expression.
     #[arg(short = 'm', value_name = "EXPR")]
     markers: Option<String>,
+    /// Only tests of these tiers (comma-separated: unit,integration,e2e,performance,stress,
+    /// a tier from config, untiered).
+    #[arg(long, value_name = "TIERS", value_delimiter = ',')]
+    tier: Option<Vec<String>>,
+    /// Configuration profile: default, ci, nightly, or one from config (default: VIGIL_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Run every selected tier at once, whatever the profile's tier gates say.
+    #[arg(long)]
+    no_tier_gates: bool,
+    /// Also run native tests marked #[ignore].
+    #[arg(long)]
+    include_ignored: bool,
     /// Python interpreter to run pytest with (default: VIGIL_PYTHON, config, .venv, python3).
     #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
@@ -59,7 +76,7 @@ struct Selection {
 struct RunArgs {
     #[command(flatten)]
     selection: Selection,
-    /// Number of pytest workers (default: number of cores).
+    /// Number of worker processes, pytest workers and native tests together (default: cores).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     jobs: Option<usize>,
     /// Kill a test's worker when the test runs longer than SECS.
@@ -84,8 +101,23 @@ struct ListArgs {
     #[command(flatten)]
     selection: Selection,
     /// List test files found by discovery instead of collecting test ids.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "by_tier")]
     files: bool,
+    /// Count the collected tests per tier.
+    #[arg(long)]
+    by_tier: bool,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Number of workers to plan for (default: as `vigil run` would use).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// text or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
 }
 
 fn main() {
@@ -122,16 +154,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run(args, invocation_dir, &loaded),
         Command::List(args) => list(args, invocation_dir, &loaded),
+        Command::Plan(args) => plan(args, invocation_dir, &loaded),
+    }
+}
+
+fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: usize) -> Flags {
+    Flags {
+        paths: selection.paths,
+        keyword: selection.keyword,
+        markers: selection.markers,
+        pytest_args: selection.pytest_args,
+        python: selection.python,
+        profile: selection.profile,
+        tiers: selection.tier,
+        no_tier_gates: selection.no_tier_gates,
+        include_ignored: selection.include_ignored,
+        jobs,
+        timeout,
+        capture_cap: cap,
     }
 }
 
 fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let limits = Limits {
-        jobs: args.jobs,
-        timeout: args.timeout,
-        capture_cap: args.capture_cap,
-    };
-    let request = request(&args.selection, &invocation_dir, loaded, limits)?;
     let color = match args.color.as_str() {
         "always" => ColorChoice::Always,
         "never" => ColorChoice::Never,
@@ -142,106 +186,25 @@ fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCo
             )))
         }
     };
+    let flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
+    let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let mut reporters: Vec<Box<dyn Reporter>> =
         vec![Box::new(TerminalReporter::stdout(color, args.verbose))];
-    let junit = args
-        .junit
-        .clone()
-        .or_else(|| loaded.config.junit.as_ref().map(|p| loaded.resolve(p)));
-    if let Some(path) = junit {
+    if let Some(path) = args.junit.or(resolved.junit) {
         reporters.push(Box::new(JunitReporter::new(discover::absolute(
             &invocation_dir,
             &path,
         ))));
     }
     let cancel = install_signal_handlers();
-    let outcome =
-        session::run(&request, &mut reporters, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    let outcome = session::run(&resolved.request, &mut reporters, &cancel)
+        .map_err(|e| (e.exit_code(), e.into()))?;
     if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
         (&outcome.message, outcome.exit)
     {
         eprintln!("vigil: error: {message}");
     }
     Ok(outcome.exit)
-}
-
-/// The run flags that config and environment can also set.
-struct Limits {
-    jobs: Option<usize>,
-    timeout: Option<f64>,
-    capture_cap: usize,
-}
-
-/// Flags over `VIGIL_*` over config over defaults.
-fn request(
-    selection: &Selection,
-    invocation_dir: &Path,
-    loaded: &Loaded,
-    limits: Limits,
-) -> Result<RunRequest, Failure> {
-    let jobs = limits
-        .jobs
-        .or(env_parse("VIGIL_JOBS")?)
-        .or(loaded.config.jobs)
-        .unwrap_or_else(default_jobs);
-    let timeout = limits
-        .timeout
-        .or(env_parse("VIGIL_TIMEOUT")?)
-        .or(loaded.config.timeout);
-    if let Some(t) = timeout.filter(|t| !t.is_finite() || *t <= 0.0) {
-        return Err(usage(anyhow::anyhow!(
-            "--timeout must be a positive number of seconds, not {t}"
-        )));
-    }
-    let mut pytest_args: Vec<OsString> = loaded
-        .config
-        .pytest_args
-        .iter()
-        .map(OsString::from)
-        .collect();
-    pytest_args.extend(selection.pytest_args.iter().cloned());
-    Ok(RunRequest {
-        invocation_dir: invocation_dir.to_path_buf(),
-        paths: selection.paths.clone(),
-        keyword: selection.keyword.clone(),
-        markers: selection.markers.clone(),
-        pytest_args,
-        jobs: jobs.max(1),
-        timeout: timeout.map(Duration::from_secs_f64),
-        python: interpreter(selection, invocation_dir, loaded),
-        capture_cap: limits.capture_cap,
-    })
-}
-
-fn interpreter(selection: &Selection, invocation_dir: &Path, loaded: &Loaded) -> PathBuf {
-    let configured = loaded.config.python.as_ref().map(|p| loaded.resolve(p));
-    let project_dir = loaded
-        .file
-        .as_ref()
-        .and_then(|f| f.parent())
-        .unwrap_or(invocation_dir);
-    // --python and VIGIL_PYTHON are relative to where the user typed them, not to -C.
-    let cwd = std::env::current_dir().unwrap_or_else(|_| invocation_dir.to_path_buf());
-    python::locate(
-        &cwd,
-        selection.python.as_deref(),
-        configured.as_deref(),
-        &[invocation_dir, project_dir],
-    )
-}
-
-fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>, Failure> {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => value
-            .parse()
-            .map(Some)
-            .map_err(|_| usage(anyhow::anyhow!("{name}={value:?} is not a valid value"))),
-        _ => Ok(None),
-    }
-}
-
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// First Ctrl-C / SIGTERM: stop gracefully (workers get SIGINT, then SIGKILL). Second: exit now.
@@ -259,43 +222,64 @@ fn install_signal_handlers() -> Arc<AtomicBool> {
 }
 
 fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let selection = &args.selection;
-    let discovery = discover::discover(&invocation_dir, &selection.paths).map_err(usage)?;
     if args.files {
-        for file in &discovery.files {
-            println!(
-                "{}",
-                file.path
-                    .strip_prefix(&invocation_dir)
-                    .unwrap_or(&file.path)
-                    .display()
-            );
+        return list_files(&args.selection.paths, &invocation_dir);
+    }
+    // One worker: the ids come out in the order pytest itself would collect them.
+    let flags = flags(args.selection, Some(1), None, 1 << 20);
+    let preview = preview(flags, &invocation_dir, loaded)?;
+    let tests: Vec<&PlannedTest> = preview
+        .waves
+        .iter()
+        .flat_map(|w| w.workers.iter().flat_map(|k| &k.tests).chain(&w.native))
+        .collect();
+    if args.by_tier {
+        print!("{}", render_tier_counts(&tests));
+    } else {
+        for test in &tests {
+            println!("{}", test.id);
         }
-        return Ok(if discovery.files.is_empty() {
-            ExitCode::NoTestsCollected
-        } else {
-            ExitCode::Ok
-        });
     }
-    let limits = Limits {
-        jobs: Some(1),
-        timeout: None,
-        capture_cap: 1 << 20,
-    };
-    let request = request(selection, &invocation_dir, loaded, limits)?;
-    let options = session::execute_options(&request, discovery.config.rootdir.clone());
-    let cancel = install_signal_handlers();
-    let (ids, execution) = execute::collect_only(&options, &cancel)
-        .map_err(|e| (ExitCode::InternalError, e.into()))?;
-    if let Some(message) = execution.usage_error.or(execution.internal_error) {
-        return Err((ExitCode::UsageError, anyhow::anyhow!(message)));
-    }
-    for id in &ids {
-        println!("{id}");
-    }
-    Ok(if ids.is_empty() {
+    Ok(if tests.is_empty() {
         ExitCode::NoTestsCollected
     } else {
         ExitCode::Ok
     })
+}
+
+fn list_files(paths: &[String], invocation_dir: &Path) -> Result<ExitCode, Failure> {
+    let discovery = discover::discover(invocation_dir, paths).map_err(usage)?;
+    for file in &discovery.files {
+        let shown = file.path.strip_prefix(invocation_dir).unwrap_or(&file.path);
+        println!("{}", shown.display());
+    }
+    Ok(if discovery.files.is_empty() {
+        ExitCode::NoTestsCollected
+    } else {
+        ExitCode::Ok
+    })
+}
+
+fn plan(args: PlanArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
+    let json = match args.format.as_str() {
+        "json" => true,
+        "text" => false,
+        other => return Err(usage(anyhow::anyhow!("--format takes text or json, not {other:?}"))),
+    };
+    let flags = flags(args.selection, args.jobs, None, 1 << 20);
+    let preview = preview(flags, &invocation_dir, loaded)?;
+    if json {
+        let text = serde_json::to_string_pretty(&preview)
+            .map_err(|e| (ExitCode::InternalError, e.into()))?;
+        println!("{text}");
+    } else {
+        print!("{}", render_plan(&preview));
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Preview, Failure> {
+    let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
+    let cancel = install_signal_handlers();
+    session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))
 }

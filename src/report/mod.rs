@@ -2,10 +2,12 @@
 //! renders it its own way (terminal, JUnit); none of them talks to the executor.
 
 mod junit;
+mod plan;
 mod summary;
 mod terminal;
 
 pub use junit::{junit_names, JunitReporter};
+pub use plan::{render_plan, render_tier_counts};
 pub use summary::render_summary;
 pub use terminal::{ColorChoice, TerminalReporter};
 

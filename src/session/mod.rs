@@ -5,6 +5,7 @@
 mod fanout;
 mod prepare;
 mod preview;
+pub mod request;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
