@@ -2,6 +2,8 @@
 //! events into [`Event`]s, survives crashed workers, enforces `--timeout`, and stops cleanly
 //! when asked to.
 
+pub mod native;
+mod native_lane;
 mod plugin;
 mod pool;
 mod results;
@@ -13,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use crate::discover::native::NativeTest;
 use crate::events::Event;
 
 /// What the executor needs to know, besides which files go to which worker.
@@ -27,6 +30,22 @@ pub struct ExecuteOptions {
     pub timeout: Option<Duration>,
     /// Largest captured-output section kept per test, in characters.
     pub capture_cap: usize,
+    /// Processes at once: pytest workers plus native tests.
+    pub jobs: usize,
+    /// Run `#[ignore]`d native tests instead of reporting them skipped.
+    pub include_ignored: bool,
+    /// vigil's plan for the plugin (tiers, gates, capabilities), passed through as it is.
+    pub plugin_plan: serde_json::Value,
+}
+
+/// What one pass of the pool runs.
+pub struct Work<'a> {
+    /// One batch of files per pytest worker (absolute paths).
+    pub batches: &'a [Vec<PathBuf>],
+    /// Every discovered file, so each worker knows which files belong to others.
+    pub all_files: &'a [PathBuf],
+    /// Native tests, one process each, in the slots the pytest workers leave free.
+    pub native: &'a [NativeTest],
 }
 
 /// How execution ended, beyond the per-test results already sent as events.
@@ -48,11 +67,9 @@ pub enum ExecuteError {
     Scratch(std::io::Error),
 }
 
-/// Runs `batches` (one per worker; files as absolute paths) and streams events to `emit`.
-/// `all_files` is every discovered file, so each worker knows which files belong to others.
+/// Runs the work and streams events to `emit`.
 pub fn execute(
-    batches: &[Vec<PathBuf>],
-    all_files: &[PathBuf],
+    work: &Work,
     options: &ExecuteOptions,
     cancel: &AtomicBool,
     emit: &mut dyn FnMut(Event),
@@ -65,23 +82,13 @@ pub fn execute(
         .prefix("vigil-run-")
         .tempdir()
         .map_err(ExecuteError::Scratch)?;
-    let mut pool = pool::Pool::new(options, &plugin_dir, scratch.path(), all_files);
-    Ok(pool.run(batches, cancel, emit))
-}
-
-/// Node ids collected by pytest with the plugin, without running anything.
-pub fn collect_only(
-    options: &ExecuteOptions,
-    cancel: &AtomicBool,
-) -> Result<(Vec<String>, Execution), ExecuteError> {
-    let mut ids = Vec::new();
-    let mut collect_options = options.clone();
-    collect_options.pytest_args.push("--collect-only".into());
-    collect_options.pytest_args.push("-q".into());
-    let execution = execute(&[vec![]], &[], &collect_options, cancel, &mut |event| {
-        if let Event::Collected { tests, .. } = event {
-            ids.extend(tests.into_iter().map(|t| t.id));
-        }
-    })?;
-    Ok((ids, execution))
+    let mut pool = pool::Pool::new(
+        options,
+        &plugin_dir,
+        scratch.path(),
+        work.all_files,
+        work.native,
+        work.batches.len(),
+    );
+    Ok(pool.run(work.batches, cancel, emit))
 }

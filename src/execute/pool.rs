@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use crate::discover::native::NativeTest;
 use crate::events::{Event, Outcome, PlannedTest};
 
+use super::native_lane::{NativeLane, LANE};
 use super::results::{self, TestContext};
 use super::wire::{WireEvent, WireItem};
 use super::worker::{Assignment, Envelope, Launch, Message, Worker};
@@ -32,6 +34,7 @@ pub struct Pool<'a> {
     tx: Sender<Envelope>,
     rx: Receiver<Envelope>,
     slots: Vec<Slot>,
+    lane: NativeLane<'a>,
     execution: Execution,
 }
 
@@ -62,6 +65,8 @@ impl<'a> Pool<'a> {
         plugin_dir: &'a Path,
         scratch: &'a Path,
         all_files: &[PathBuf],
+        native: &'a [NativeTest],
+        python_workers: usize,
     ) -> Self {
         let (tx, rx) = channel();
         let all_files = all_files
@@ -76,6 +81,12 @@ impl<'a> Pool<'a> {
             tx,
             rx,
             slots: Vec::new(),
+            lane: NativeLane::new(
+                native,
+                python_workers,
+                options.include_ignored,
+                options.capture_cap,
+            ),
             execution: Execution::default(),
         }
     }
@@ -98,15 +109,23 @@ impl<'a> Pool<'a> {
                 return std::mem::take(&mut self.execution);
             }
         }
+        self.lane.announce(emit);
         let mut cancelled_at: Option<Instant> = None;
-        while self.slots.iter().any(|s| !s.done) {
+        while self.slots.iter().any(|s| !s.done) || !self.lane.is_idle() {
             if cancel.load(Ordering::SeqCst) && cancelled_at.is_none() {
                 cancelled_at = Some(Instant::now());
                 self.execution.interrupted = true;
                 self.signal_live(libc::SIGINT);
+                self.lane.cancel(libc::SIGINT);
             }
             if cancelled_at.is_some_and(|t| t.elapsed() > CANCEL_GRACE) {
                 self.signal_live(libc::SIGKILL);
+                self.lane.cancel(libc::SIGKILL);
+            }
+            if cancelled_at.is_none() {
+                let python = self.slots.iter().filter(|s| !s.done).count();
+                let free = self.options.jobs.saturating_sub(python).max(usize::from(python == 0));
+                self.lane.fill(free, self.scratch, &self.tx, emit);
             }
             match self.rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(envelope) => self.handle(envelope, emit),
@@ -114,6 +133,7 @@ impl<'a> Pool<'a> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.enforce_timeouts(emit);
+            self.lane.enforce_timeout(self.options.timeout, emit);
             self.finish_dead_workers(cancelled_at.is_some(), emit);
         }
         std::mem::take(&mut self.execution)
@@ -141,6 +161,7 @@ impl<'a> Pool<'a> {
             claim_unknown,
             exclude,
             capture_cap: self.options.capture_cap,
+            plan: self.options.plugin_plan.clone(),
         };
         let launch = Launch {
             python: &self.options.python,
@@ -191,6 +212,12 @@ impl<'a> Pool<'a> {
             generation,
             message,
         } = envelope;
+        if generation == LANE {
+            if let Message::Exited(status) = message {
+                self.lane.exited(worker, status, emit);
+            }
+            return;
+        }
         let options = self.options; // a shared reference: no borrow of `self` below
         let Some(slot) = self
             .slots

@@ -30,6 +30,8 @@ pub struct Assignment {
     pub claim_unknown: bool,
     pub exclude: Vec<String>,
     pub capture_cap: usize,
+    /// vigil's plan for the plugin: tiers, gates, capability probe results.
+    pub plan: serde_json::Value,
 }
 
 /// How to start a worker.
