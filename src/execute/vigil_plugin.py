@@ -442,12 +442,32 @@ def _jsonable(value, depth):
         return "<unrepresentable %s>" % type(value).__name__
 
 
+_MARKERS = (
+    "dependency(name=None, depends=[], scope='module'): run after the named tests; skip unless they passed",
+    "requires_env(*names): skip unless these environment variables are set",
+    "requires_bin(*names): skip unless these executables are on PATH",
+    "requires_service(*addresses): skip unless host:port accepts a TCP connection",
+    "requires(*names): skip unless these capabilities from vigil's config are present",
+)
+
+
+def _register_markers(config, plan):
+    """vigil's markers are registered, so --strict-markers projects can use them."""
+    lines = list(_MARKERS)
+    lines += ["%s: a test of vigil's %s tier" % (m, t["name"]) for t in plan.tiers for m in t.get("markers", ())]
+    lines += ["requires_%s: skip unless the %s capability is present" % (n, n) for n in sorted(plan.named)]
+    for line in lines:
+        config.addinivalue_line("markers", line)
+
+
 def pytest_configure(config):
     fd = os.environ.get("VIGIL_EVENT_FD")
     if fd is None or getattr(config, "workerinput", None) is not None:
         return
     stream = _Stream(int(fd))
-    plugin = VigilPlugin(stream, _load_assignment())
+    assignment = _load_assignment()
+    _register_markers(config, assignment["plan"] if assignment else _Plan({}))
+    plugin = VigilPlugin(stream, assignment)
     config.pluginmanager.register(plugin, "vigil-reporter")
     stream.emit(ev="hello", protocol=_PROTOCOL, pid=os.getpid(), pytest=pytest.__version__,
                 rootdir=str(config.rootpath), inifile=str(config.inipath) if config.inipath else None)

@@ -4,6 +4,9 @@ mod cli;
 
 use libtest_mimic::Trial;
 
+/// Where this tier lives: the harness asks vigil which tier that path is.
+pub const FILE: &str = file!();
+
 pub fn trials() -> Vec<Trial> {
     cli::trials()
 }

@@ -5,6 +5,9 @@ mod processes;
 
 use libtest_mimic::Trial;
 
+/// Where this tier lives: the harness asks vigil which tier that path is.
+pub const FILE: &str = file!();
+
 pub fn trials() -> Vec<Trial> {
     let mut trials = fidelity::trials();
     trials.extend(processes::trials());

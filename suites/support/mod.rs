@@ -8,6 +8,10 @@ use std::sync::OnceLock;
 
 use libtest_mimic::Failed;
 
+mod interrupt;
+
+pub use interrupt::{interrupt_run, processes_in};
+
 pub type TestResult = Result<(), Failed>;
 
 pub fn repo_root() -> PathBuf {
@@ -81,7 +85,11 @@ fn quiet_env(cmd: &mut Command) -> &mut Command {
 
 /// Runs vigil in `dir` with the suites' Python.
 pub fn vigil(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
-    let python = python()?;
+    vigil_with_python(dir, &python()?, args)
+}
+
+/// Runs vigil in `dir` with another interpreter than the suites' own.
+pub fn vigil_with_python(dir: &Path, python: &Path, args: &[&str]) -> Result<Output, Failed> {
     let mut cmd = Command::new(vigil_bin());
     quiet_env(&mut cmd)
         .current_dir(dir)

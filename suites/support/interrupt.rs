@@ -1,0 +1,78 @@
+//! Real signals against a real run: SIGINT to vigil after a delay, then the checks every
+//! interrupted run must pass (exit 2, well-formed JUnit, no process left behind).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{check, TestResult};
+
+/// Processes whose working directory is inside `dir` (pytest workers run there).
+pub fn processes_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
+        .map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            format!(
+                "{} {}",
+                e.file_name().to_string_lossy(),
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
+        })
+        .collect()
+}
+
+/// Runs vigil on a copy of `fixture` (whose `test_hang` never ends), sends SIGINT after
+/// `delay`, and checks exit 2, a parseable JUnit file without the cut-short test, and that
+/// no process is left.
+pub fn interrupt_run(fixture: &str, delay: Duration) -> TestResult {
+    let dir = super::fixture(fixture)?;
+    let xml = dir.path().join("junit.xml");
+    let mut child = Command::new(super::vigil_bin())
+        .current_dir(dir.path())
+        .env("VIGIL_PYTHON", super::python()?)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["run", "-j", "2", "--junit"])
+        .arg(&xml)
+        .args(["--", "-p", "no:cacheprovider"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    std::thread::sleep(delay);
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("vigil did not stop within 60 s of SIGINT".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output()?;
+    let text = super::text(&output);
+    check(status.code() == Some(2), || {
+        format!("exit {:?}, want 2 (SIGINT after {delay:?})\n{text}", status.code())
+    })?;
+    let outcomes = super::junit_outcomes(&xml).map_err(|e| format!("{e}\n{text}"))?;
+    check(!outcomes.contains_key("tests.test_hang::test_hang"), || {
+        format!("the interrupted test got an outcome: {outcomes:?}")
+    })?;
+    let left = processes_in(dir.path());
+    check(left.is_empty(), || {
+        format!("processes survived the run: {left:?}")
+    })
+}
