@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use profiles::Profile;
-pub use schema::{CapabilityTable, NativeTable, Table, TierTable};
+pub use schema::{NativeTable, Table, TierTable};
+
+use crate::plan::CapabilityConfig;
 
 use position::{key_at, line_column};
 use profiles::ProfileError;
@@ -44,7 +46,7 @@ impl Loaded {
         profiles::resolve(name, &self.table).map_err(|e| self.profile_error(name, e))
     }
 
-    pub fn capabilities(&self) -> BTreeMap<String, CapabilityTable> {
+    pub fn capabilities(&self) -> BTreeMap<String, CapabilityConfig> {
         self.table
             .capabilities
             .as_ref()

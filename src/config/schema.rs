@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::plan::CapabilityConfig;
+
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
 /// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
@@ -30,21 +32,9 @@ pub struct Table {
     /// tier → tiers that must pass before it runs, e.g. `{ e2e = ["integration"] }`.
     pub tier_gates: Option<Spanned<BTreeMap<String, Vec<String>>>>,
     pub profiles: Option<Spanned<BTreeMap<String, Table>>>,
-    pub capabilities: Option<Spanned<BTreeMap<String, CapabilityTable>>>,
+    pub capabilities: Option<Spanned<BTreeMap<String, CapabilityConfig>>>,
     pub tiers: Option<Spanned<BTreeMap<String, TierTable>>>,
     pub native: Option<Spanned<NativeTable>>,
-}
-
-/// `[capabilities.NAME]`: how to tell whether the capability is present.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CapabilityTable {
-    /// `tcp:HOST:PORT`, `env:NAME`, `bin:NAME` or `cmd:SHELL COMMAND`.
-    pub probe: Spanned<String>,
-    /// Seconds the probe may take (default 5).
-    pub timeout: Option<f64>,
-    /// Shown in skip reasons when the capability is missing.
-    pub reason: Option<String>,
 }
 
 /// `[tiers.NAME]`: a custom tier, or other directory / marker names for a built-in one.

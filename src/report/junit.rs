@@ -30,7 +30,7 @@ impl JunitReporter {
         let mut report = Report::new("vigil");
         let mut suites: Vec<TestSuite> = Vec::new();
         for result in &self.results {
-            let file = result.file();
+            let file = suite_name(&result.id);
             let suite = match suites.iter().position(|s| s.name.as_str() == file) {
                 Some(i) => &mut suites[i],
                 None => {
@@ -94,6 +94,9 @@ impl Reporter for JunitReporter {
 /// pytest's `mangle_test_address`: `tests/test_x.py::TestA::test_b[p]` →
 /// (`tests.test_x.TestA`, `test_b[p]`); a file alone gives an empty classname.
 pub fn junit_names(nodeid: &str) -> (String, String) {
+    if let Some((binary, test)) = native_parts(nodeid) {
+        return (binary.to_string(), test.to_string());
+    }
     let (path, params) = match nodeid.find('[') {
         Some(i) => nodeid.split_at(i),
         None => (nodeid, ""),
@@ -105,6 +108,23 @@ pub fn junit_names(nodeid: &str) -> (String, String) {
     }
     let last = names.pop().unwrap_or_default() + params;
     (names.join("."), last)
+}
+
+/// A native id `native:crate::binary::path::test` as (`crate::binary`, `path::test`), the
+/// binary and test names nextest's JUnit uses.
+fn native_parts(id: &str) -> Option<(&str, &str)> {
+    let rest = id.strip_prefix("native:")?;
+    let crate_end = rest.find("::")?;
+    let binary_end = crate_end + 2 + rest[crate_end + 2..].find("::")?;
+    Some((&rest[..binary_end], &rest[binary_end + 2..]))
+}
+
+/// One `<testsuite>` per Python file, and one per native test binary.
+fn suite_name(id: &str) -> String {
+    match native_parts(id) {
+        Some((binary, _)) => format!("native:{binary}"),
+        None => id.split("::").next().unwrap_or(id).to_string(),
+    }
 }
 
 fn test_case(result: &TestResult) -> TestCase {
@@ -195,7 +215,7 @@ fn captured(result: &TestResult) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::junit_names;
+    use super::{junit_names, suite_name};
 
     #[test]
     fn names_follow_pytest_mangling() {
@@ -211,5 +231,16 @@ mod tests {
             junit_names("tests/test_mod.py"),
             ("".into(), "tests.test_mod".into())
         );
+    }
+
+    #[test]
+    fn native_tests_are_named_like_nextest_names_them() {
+        let id = "native:pricing::e2e::orders::whole_order";
+        assert_eq!(
+            junit_names(id),
+            ("pricing::e2e".into(), "orders::whole_order".into())
+        );
+        assert_eq!(suite_name(id), "native:pricing::e2e");
+        assert_eq!(suite_name("tests/t.py::a"), "tests/t.py");
     }
 }

@@ -302,7 +302,7 @@ fn plugin_plan(
         "tiers": request.planning.tiers.defs,
         "run_tiers": wave.filtered.then_some(&wave.tiers),
         "gated": gated,
-        "capabilities": prepared.probes.as_map(),
+        "capabilities": prepared.probes.to_json(),
         "named": request.planning.capabilities.keys().collect::<Vec<_>>(),
         "rootdir": rootdir,
     })

@@ -53,7 +53,7 @@ pub fn prepare(
         let tiers = match &scan {
             Scan::NoMarkers => Some(BTreeSet::from([path_tier])),
             Scan::Read(scan) => {
-                requirements.extend(file_requirements(scan, request)?);
+                requirements.extend(file_requirements(scan, request, &rel)?);
                 decls.extend(declarations(&rel, scan));
                 Some(scan_tiers(scan, &planning.tiers, path_tier))
             }
@@ -120,12 +120,16 @@ fn scan_tiers(scan: &ModuleScan, tiers: &Tiers, path_tier: String) -> BTreeSet<S
     found
 }
 
+/// Requirements written as literals; the others (`requires_env(NAME)`) are probed by the
+/// plugin in the worker when it meets them.
 fn file_requirements(
     scan: &ModuleScan,
     request: &RunRequest,
+    rel: &str,
 ) -> Result<Vec<Requirement>, SessionError> {
     capabilities::requirements(&scan.all_markers, &request.planning.capabilities)
-        .map_err(|e| SessionError::Plan(e.to_string()))
+        .map(|r| r.known)
+        .map_err(|e| SessionError::Plan(format!("{rel}: {e}")))
 }
 
 /// The file's tests with their dependency markers, for the dependency graph.

@@ -118,7 +118,11 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
         rootdir,
         waves: preview_waves,
         dependencies: prepared.graph.edges.clone(),
-        capabilities: prepared.probes.as_map(),
+        capabilities: prepared
+            .probes
+            .iter()
+            .map(|(req, missing)| (req.key(), missing.map(str::to_string)))
+            .collect(),
         errors,
     })
 }
