@@ -2,6 +2,7 @@
 //! events into [`Event`]s, survives crashed workers, enforces `--timeout`, and stops cleanly
 //! when asked to.
 
+pub mod native;
 mod plugin;
 mod pool;
 mod results;
