@@ -7,6 +7,7 @@
 mod args_split;
 mod fnmatch;
 mod iniformat;
+pub mod native;
 mod pytest_config;
 mod walk;
 

@@ -511,7 +511,7 @@ fn describe_exit(status: Option<&std::io::Result<ExitStatus>>) -> String {
     }
 }
 
-fn signal_name(sig: i32) -> &'static str {
+pub(super) fn signal_name(sig: i32) -> &'static str {
     match sig {
         libc::SIGABRT => "SIGABRT",
         libc::SIGSEGV => "SIGSEGV",

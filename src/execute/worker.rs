@@ -233,7 +233,7 @@ fn spawn_waiter(handle: Arc<duct::Handle>, worker: usize, generation: u32, tx: S
 }
 
 /// The last `max` bytes of a file, lossily decoded.
-fn tail(path: &Path, max: u64) -> String {
+pub(super) fn tail(path: &Path, max: u64) -> String {
     use std::io::{Seek, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
         return String::new();
