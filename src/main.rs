@@ -234,7 +234,7 @@ fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
         .flat_map(|w| w.workers.iter().flat_map(|k| &k.tests).chain(&w.native))
         .collect();
     if args.by_tier {
-        print!("{}", render_tier_counts(&tests));
+        print!("{}", render_tier_counts(&tests, &preview.tiers));
     } else {
         for test in &tests {
             println!("{}", test.id);

@@ -76,10 +76,6 @@ impl<'a> NativeLane<'a> {
         self.queue.is_empty() && self.running.is_empty()
     }
 
-    pub fn running(&self) -> usize {
-        self.running.len()
-    }
-
     /// Starts queued tests while fewer than `free` of them run.
     pub fn fill(&mut self, free: usize, scratch: &Path, tx: &Sender<Envelope>, emit: &mut dyn FnMut(Event)) {
         while self.running.len() < free {

@@ -95,20 +95,15 @@ fn render_test(out: &mut String, test: &PlannedTest) {
     out.push('\n');
 }
 
-/// `vigil list --by-tier`: each tier with its count, in first-seen order, and a total.
-pub fn render_tier_counts(tests: &[&PlannedTest]) -> String {
-    let mut order: Vec<&str> = Vec::new();
+/// `vigil list --by-tier`: each tier that has tests, in the project's tier order, and a total.
+pub fn render_tier_counts(tests: &[&PlannedTest], order: &[String]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for test in tests {
-        let tier = test.tier.as_deref().unwrap_or("untiered");
-        if !counts.contains_key(tier) {
-            order.push(tier);
-        }
-        *counts.entry(tier).or_default() += 1;
+        *counts.entry(test.tier.as_deref().unwrap_or("untiered")).or_default() += 1;
     }
     let mut out = String::new();
-    for tier in order {
-        let _ = writeln!(out, "{tier:<12} {}", counts[tier]);
+    for tier in order.iter().filter(|t| counts.contains_key(t.as_str())) {
+        let _ = writeln!(out, "{tier:<12} {}", counts[tier.as_str()]);
     }
     let _ = writeln!(out, "{:<12} {}", "total", tests.len());
     out

@@ -3,11 +3,11 @@
 //! the dependency graph, and the native test binaries with their tests. No pytest process is
 //! started for this: a run collects once, in its workers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::discover::native::{self, NativeBinary, NativeTest};
+use crate::discover::native::{self, NativeTest};
 use crate::discover::python_source::{self, ModuleScan};
 use crate::discover::TestFile;
 use crate::events::{Marker, Outcome, Problem, Phase, TestResult};
@@ -252,11 +252,6 @@ fn native_error(what: &Path, message: &str) -> TestResult {
         tier: None,
         worker: 0,
     }
-}
-
-/// Which binaries a native test belongs to, for grouping in `vigil plan`.
-pub fn binary_label(binary: &NativeBinary) -> String {
-    format!("{}::{}", binary.crate_name, binary.binary)
 }
 
 /// Tier of a native test: a tier named by its binary or a module of its path, else

@@ -19,6 +19,8 @@ pub struct Preview {
     pub profile: String,
     pub jobs: usize,
     pub rootdir: PathBuf,
+    /// Every tier the project knows, in order.
+    pub tiers: Vec<String>,
     pub waves: Vec<PreviewWave>,
     /// dependent → the tests it runs after (from the static reader).
     pub dependencies: BTreeMap<String, BTreeSet<String>>,
@@ -116,6 +118,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
         profile: request.planning.profile.clone(),
         jobs: request.jobs,
         rootdir,
+        tiers: request.planning.tiers.names().iter().map(|s| s.to_string()).collect(),
         waves: preview_waves,
         dependencies: prepared.graph.edges.clone(),
         capabilities: prepared

@@ -1,6 +1,8 @@
 //! Integration tier: vigil driving real pytest processes on the fixture projects.
 
 mod fidelity;
+mod native;
+mod planning;
 mod processes;
 
 use libtest_mimic::Trial;
@@ -11,5 +13,7 @@ pub const FILE: &str = file!();
 pub fn trials() -> Vec<Trial> {
     let mut trials = fidelity::trials();
     trials.extend(processes::trials());
+    trials.extend(planning::trials());
+    trials.extend(native::trials());
     trials
 }

@@ -98,6 +98,48 @@ pub fn vigil_with_python(dir: &Path, python: &Path, args: &[&str]) -> Result<Out
     Ok(cmd.output()?)
 }
 
+/// Runs vigil in `dir` with the suites' Python and extra environment variables.
+pub fn vigil_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output, Failed> {
+    let mut cmd = Command::new(vigil_bin());
+    quiet_env(&mut cmd)
+        .current_dir(dir)
+        .env("VIGIL_PYTHON", python()?)
+        .envs(env.iter().copied())
+        .args(args);
+    Ok(cmd.output()?)
+}
+
+/// One test case of a JUnit file: its outcome word and the message of its failure, error or
+/// skip element (empty when it passed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub outcome: String,
+    pub message: String,
+}
+
+/// Test key (`classname::name`) → outcome and message, from a JUnit file.
+pub fn junit_cases(path: &Path) -> Result<BTreeMap<String, Case>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut map = BTreeMap::new();
+    for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+        let key = format!(
+            "{}::{}",
+            case.attribute("classname").unwrap_or(""),
+            case.attribute("name").unwrap_or("")
+        );
+        let message = case
+            .children()
+            .find(|c| ["failure", "error", "skipped"].iter().any(|t| c.has_tag_name(*t)))
+            .and_then(|c| c.attribute("message"))
+            .unwrap_or("")
+            .to_string();
+        let outcome = case_outcome(case).to_string();
+        map.insert(key, Case { outcome, message });
+    }
+    Ok(map)
+}
+
 /// Runs `python -m pytest` in `dir`.
 pub fn pytest(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
     let mut cmd = Command::new(python()?);
