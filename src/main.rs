@@ -121,7 +121,15 @@ struct PlanArgs {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // clap exits 2 on a bad flag, but 2 means "interrupted" to pytest users: usage errors are 4.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { ExitCode::UsageError.code() } else { 0 };
+            let _ = error.print();
+            std::process::exit(code);
+        }
+    };
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err((code, error)) => {

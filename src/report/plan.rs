@@ -62,7 +62,12 @@ fn render_wave(out: &mut String, number: usize, wave: &PreviewWave) {
         .iter()
         .map(|(tier, needs)| format!("{tier} runs only when {} pass", needs.join(", ")))
         .collect();
-    let _ = write!(out, "\nwave {number}: {}", wave.tiers.join(", "));
+    let tiers = if wave.filtered {
+        wave.tiers.join(", ")
+    } else {
+        "every tier".to_string()
+    };
+    let _ = write!(out, "\nwave {number}: {tiers}");
     if !gates.is_empty() {
         let _ = write!(out, " ({})", gates.join("; "));
     }

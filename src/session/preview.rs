@@ -33,6 +33,8 @@ pub struct Preview {
 #[derive(Debug, Serialize)]
 pub struct PreviewWave {
     pub tiers: Vec<String>,
+    /// False when the wave runs whatever pytest selects, every tier alike.
+    pub filtered: bool,
     /// Gates of this wave's tiers: they run only when these tiers pass.
     pub gates: BTreeMap<String, Vec<String>>,
     pub workers: Vec<PreviewWorker>,
@@ -110,6 +112,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
                     after: vec![],
                 })
                 .collect(),
+            filtered: wave.filtered,
             tiers: wave.tiers,
             workers,
         });
