@@ -51,6 +51,12 @@ pub fn trials() -> Vec<Trial> {
             })]
         }
     };
+    // A suite that does not collect cleanly fails loudly, never shrinks to nothing.
+    let count = preview.waves.iter().flat_map(|w| &w.workers).map(|w| w.tests.len()).sum::<usize>();
+    if count == 0 || !preview.errors.is_empty() {
+        let message = format!("collecting suites/ found {count} tests and these errors: {:?}", preview.errors);
+        return vec![Trial::test(format!("{PREFIX}suites"), move || Err(Failed::from(message)))];
+    }
     preview
         .waves
         .into_iter()
