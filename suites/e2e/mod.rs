@@ -1,6 +1,7 @@
 //! End-to-end tier: the `vigil` binary as a user types it, exit codes and messages.
 
 mod cli;
+mod planning_cli;
 
 use libtest_mimic::Trial;
 
@@ -8,5 +9,7 @@ use libtest_mimic::Trial;
 pub const FILE: &str = file!();
 
 pub fn trials() -> Vec<Trial> {
-    cli::trials()
+    let mut trials = cli::trials();
+    trials.extend(planning_cli::trials());
+    trials
 }
