@@ -8,6 +8,7 @@ mod args_split;
 mod fnmatch;
 mod iniformat;
 mod pytest_config;
+pub mod python_source;
 mod walk;
 
 use std::path::{Path, PathBuf};
