@@ -9,6 +9,7 @@ mod fnmatch;
 mod iniformat;
 pub mod native;
 mod pytest_config;
+pub mod python_source;
 mod walk;
 
 use std::path::{Path, PathBuf};
