@@ -52,10 +52,20 @@ pub fn trials() -> Vec<Trial> {
         }
     };
     // A suite that does not collect cleanly fails loudly, never shrinks to nothing.
-    let count = preview.waves.iter().flat_map(|w| &w.workers).map(|w| w.tests.len()).sum::<usize>();
+    let count = preview
+        .waves
+        .iter()
+        .flat_map(|w| &w.workers)
+        .map(|w| w.tests.len())
+        .sum::<usize>();
     if count == 0 || !preview.errors.is_empty() {
-        let message = format!("collecting suites/ found {count} tests and these errors: {:?}", preview.errors);
-        return vec![Trial::test(format!("{PREFIX}suites"), move || Err(Failed::from(message)))];
+        let message = format!(
+            "collecting suites/ found {count} tests and these errors: {:?}",
+            preview.errors
+        );
+        return vec![Trial::test(format!("{PREFIX}suites"), move || {
+            Err(Failed::from(message))
+        })];
     }
     preview
         .waves
@@ -80,8 +90,10 @@ fn results() -> &'static Result<HashMap<String, TestResult>, String> {
     RESULTS.get_or_init(|| {
         let request = run_request()?;
         let collected = Arc::new(Mutex::new(Vec::new()));
-        let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(Collector(Arc::clone(&collected)))];
-        session::run(&request, &mut reporters, &AtomicBool::new(false)).map_err(|e| e.to_string())?;
+        let mut reporters: Vec<Box<dyn Reporter>> =
+            vec![Box::new(Collector(Arc::clone(&collected)))];
+        session::run(&request, &mut reporters, &AtomicBool::new(false))
+            .map_err(|e| e.to_string())?;
         let results = std::mem::take(&mut *collected.lock().map_err(|e| e.to_string())?);
         Ok(results.into_iter().map(|r| (r.id.clone(), r)).collect())
     })
@@ -89,12 +101,20 @@ fn results() -> &'static Result<HashMap<String, TestResult>, String> {
 
 fn outcome(id: &str) -> Result<(), Failed> {
     let results = results().as_ref().map_err(|e| Failed::from(e.clone()))?;
-    let result = results
-        .get(id)
-        .ok_or_else(|| Failed::from(format!("vigil ran the suite but reported nothing for {id}")))?;
+    let result = results.get(id).ok_or_else(|| {
+        Failed::from(format!("vigil ran the suite but reported nothing for {id}"))
+    })?;
     if result.outcome.is_failure() {
-        let detail: Vec<&str> = result.problems.iter().map(|p| p.longrepr.as_str()).collect();
-        return Err(Failed::from(format!("{}\n{}", result.outcome.label(), detail.join("\n"))));
+        let detail: Vec<&str> = result
+            .problems
+            .iter()
+            .map(|p| p.longrepr.as_str())
+            .collect();
+        return Err(Failed::from(format!(
+            "{}\n{}",
+            result.outcome.label(),
+            detail.join("\n")
+        )));
     }
     Ok(())
 }

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use vigil::config::{self, Loaded};
+use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
-use vigil::report::{render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter};
+use vigil::report::{
+    render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
+};
 use vigil::session::request::{self, Flags};
 use vigil::session::{self, Preview};
-use vigil::discover;
 
 #[derive(Parser)]
 #[command(
@@ -125,7 +127,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { ExitCode::UsageError.code() } else { 0 };
+            let code = if error.use_stderr() {
+                ExitCode::UsageError.code()
+            } else {
+                0
+            };
             let _ = error.print();
             std::process::exit(code);
         }
@@ -272,7 +278,11 @@ fn plan(args: PlanArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
     let json = match args.format.as_str() {
         "json" => true,
         "text" => false,
-        other => return Err(usage(anyhow::anyhow!("--format takes text or json, not {other:?}"))),
+        other => {
+            return Err(usage(anyhow::anyhow!(
+                "--format takes text or json, not {other:?}"
+            )))
+        }
     };
     let flags = flags(args.selection, args.jobs, None, 1 << 20);
     let preview = preview(flags, &invocation_dir, loaded)?;

@@ -205,14 +205,19 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
     for (name, profile) in profiles.into_iter().flatten() {
         let misplaced = [
             ("profiles", profile.profiles.as_ref().map(|s| s.span())),
-            ("capabilities", profile.capabilities.as_ref().map(|s| s.span())),
+            (
+                "capabilities",
+                profile.capabilities.as_ref().map(|s| s.span()),
+            ),
             ("tiers", profile.tiers.as_ref().map(|s| s.span())),
             ("native", profile.native.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((
                 span.start,
-                format!("`{key}` is project-wide: put it at the top level, not in profile `{name}`"),
+                format!(
+                    "`{key}` is project-wide: put it at the top level, not in profile `{name}`"
+                ),
             ));
         }
     }

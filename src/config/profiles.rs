@@ -45,11 +45,18 @@ fn built_in(name: &str) -> Option<Profile> {
 /// Why a profile cannot be resolved; the caller adds file and line.
 #[derive(Debug, PartialEq)]
 pub enum ProfileError {
-    Unknown { name: String, known: Vec<String> },
+    Unknown {
+        name: String,
+        known: Vec<String>,
+    },
     /// `inherit` names a profile that leads back to itself; the chain in order.
     Cycle(Vec<String>),
     /// `inherit` names a profile that does not exist (the span is the `inherit` value's).
-    UnknownParent { profile: String, parent: String, span: std::ops::Range<usize> },
+    UnknownParent {
+        profile: String,
+        parent: String,
+        span: std::ops::Range<usize>,
+    },
 }
 
 /// Resolves `name` against the file's top level and its `[profiles]`.
@@ -174,7 +181,10 @@ mod tests {
         let ci = resolve("ci", &top).unwrap();
         assert_eq!(ci.tier_gates, layered_gates());
         assert_eq!(ci.jobs, Some(3), "ci inherits the top level");
-        assert_eq!(resolve("nightly", &top).unwrap().tier_gates, layered_gates());
+        assert_eq!(
+            resolve("nightly", &top).unwrap().tier_gates,
+            layered_gates()
+        );
     }
 
     #[test]
@@ -187,7 +197,10 @@ mod tests {
         assert_eq!(quick.jobs, Some(1));
         assert_eq!(quick.timeout, Some(9.0));
         assert_eq!(quick.select_tiers, Some(vec!["unit".to_string()]));
-        assert!(quick.tier_gates.is_empty(), "an empty table turns gates off");
+        assert!(
+            quick.tier_gates.is_empty(),
+            "an empty table turns gates off"
+        );
         assert_eq!(resolve("ci", &top).unwrap().tier_gates, layered_gates());
     }
 

@@ -39,7 +39,12 @@ pub struct NativeLane<'a> {
 }
 
 impl<'a> NativeLane<'a> {
-    pub fn new(tests: &'a [NativeTest], first_slot: usize, include_ignored: bool, capture_cap: usize) -> Self {
+    pub fn new(
+        tests: &'a [NativeTest],
+        first_slot: usize,
+        include_ignored: bool,
+        capture_cap: usize,
+    ) -> Self {
         NativeLane {
             tests,
             queue: (0..tests.len()).collect(),
@@ -77,9 +82,17 @@ impl<'a> NativeLane<'a> {
     }
 
     /// Starts queued tests while fewer than `free` of them run.
-    pub fn fill(&mut self, free: usize, scratch: &Path, tx: &Sender<Envelope>, emit: &mut dyn FnMut(Event)) {
+    pub fn fill(
+        &mut self,
+        free: usize,
+        scratch: &Path,
+        tx: &Sender<Envelope>,
+        emit: &mut dyn FnMut(Event),
+    ) {
         while self.running.len() < free {
-            let Some(index) = self.queue.pop_front() else { return };
+            let Some(index) = self.queue.pop_front() else {
+                return;
+            };
             let test = &self.tests[index];
             let slot = self.free_slot();
             let tx = tx.clone();
@@ -124,7 +137,12 @@ impl<'a> NativeLane<'a> {
     }
 
     /// A test process ended: its result, unless the timeout already reported it.
-    pub fn exited(&mut self, index: usize, status: std::io::Result<ExitStatus>, emit: &mut dyn FnMut(Event)) {
+    pub fn exited(
+        &mut self,
+        index: usize,
+        status: std::io::Result<ExitStatus>,
+        emit: &mut dyn FnMut(Event),
+    ) {
         let Some(at) = self.running.iter().position(|r| r.index == index) else {
             return;
         };
@@ -147,7 +165,11 @@ impl<'a> NativeLane<'a> {
     /// Kills tests that ran past `limit`, reporting them as timed out.
     pub fn enforce_timeout(&mut self, limit: Option<Duration>, emit: &mut dyn FnMut(Event)) {
         let Some(limit) = limit else { return };
-        for running in self.running.iter_mut().filter(|r| !r.timed_out && r.started.elapsed() >= limit) {
+        for running in self
+            .running
+            .iter_mut()
+            .filter(|r| !r.timed_out && r.started.elapsed() >= limit)
+        {
             running.process.signal_group(libc::SIGKILL);
             running.timed_out = true;
             let message = format!(

@@ -135,7 +135,10 @@ mod tests {
             .iter()
             .find(|b| b.contains(&PathBuf::from("/t/test_0.py")))
             .unwrap();
-        assert!(with_0.contains(&PathBuf::from("/t/test_3.py")), "{batches:?}");
+        assert!(
+            with_0.contains(&PathBuf::from("/t/test_3.py")),
+            "{batches:?}"
+        );
         assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 4);
     }
 }

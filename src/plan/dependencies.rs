@@ -42,14 +42,22 @@ fn id(decl: &TestDecl) -> String {
 /// The (scope node, name) a test answers to in each scope, as pytest-dependency registers it.
 fn keys(decl: &TestDecl, name: Option<&str>) -> [(&'static str, Option<(String, String)>); 4] {
     let parts: Vec<&str> = decl.name.split("::").collect();
-    let package = decl.file.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-    let class = (parts.len() > 1).then(|| format!("{}::{}", decl.file, parts[..parts.len() - 1].join("::")));
+    let package = decl
+        .file
+        .rsplit_once('/')
+        .map_or("", |(d, _)| d)
+        .to_string();
+    let class = (parts.len() > 1)
+        .then(|| format!("{}::{}", decl.file, parts[..parts.len() - 1].join("::")));
     let own = |default: String| name.map_or(default, str::to_string);
     [
         ("session", Some((String::new(), own(id(decl))))),
         ("package", Some((package, own(id(decl))))),
         ("module", Some((decl.file.clone(), own(decl.name.clone())))),
-        ("class", class.map(|c| (c, own(parts[parts.len() - 1].to_string())))),
+        (
+            "class",
+            class.map(|c| (c, own(parts[parts.len() - 1].to_string()))),
+        ),
     ]
 }
 
@@ -69,7 +77,9 @@ pub fn resolve(decls: &[TestDecl], complete: bool) -> Result<DependencyGraph, De
     let mut graph = DependencyGraph::default();
     let mut unknown = Vec::new();
     for decl in decls {
-        let Some(mark) = &decl.dependency else { continue };
+        let Some(mark) = &decl.dependency else {
+            continue;
+        };
         for name in &mark.depends {
             match index.find(decl, name, &mark.scope) {
                 Some(prereq) => {
@@ -123,9 +133,13 @@ impl Index {
     /// The id `name` means for `decl` in `scope`; a parametrized prerequisite answers to
     /// `base[...]`, and its id is the base's (the plugin resolves the exact instance).
     fn find(&self, decl: &TestDecl, name: &str, scope: &str) -> Option<String> {
-        let (_, key) = keys(decl, Some(name)).into_iter().find(|(s, _)| *s == scope)?;
+        let (_, key) = keys(decl, Some(name))
+            .into_iter()
+            .find(|(s, _)| *s == scope)?;
         let (node, name) = key?;
-        let scope = ["session", "package", "module", "class"].into_iter().find(|s| *s == scope)?;
+        let scope = ["session", "package", "module", "class"]
+            .into_iter()
+            .find(|s| *s == scope)?;
         if let Some(found) = self.names.get(&(scope, node.clone(), name.clone())) {
             return Some(found.clone());
         }
@@ -186,7 +200,10 @@ fn file_groups(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<Strin
     }
     for (dependent, prereqs) in edges {
         for prereq in prereqs {
-            let (a, b) = (root(&mut parent, &file(dependent)), root(&mut parent, &file(prereq)));
+            let (a, b) = (
+                root(&mut parent, &file(dependent)),
+                root(&mut parent, &file(prereq)),
+            );
             parent.entry(a.clone()).or_insert_with(|| a.clone());
             parent.insert(b, a);
         }
@@ -221,16 +238,33 @@ mod tests {
     fn resolves_each_scope_and_groups_files() {
         let decls = [
             decl("t/test_a.py", "test_one", Some(("", &[], "module"))),
-            decl("t/test_a.py", "TestK::test_two", Some(("two", &["test_one"], "module"))),
-            decl("t/test_b.py", "test_three", Some(("", &["t/test_a.py::test_one", "two"], "session"))),
+            decl(
+                "t/test_a.py",
+                "TestK::test_two",
+                Some(("two", &["test_one"], "module")),
+            ),
+            decl(
+                "t/test_b.py",
+                "test_three",
+                Some(("", &["t/test_a.py::test_one", "two"], "session")),
+            ),
             decl("t/test_c.py", "test_alone", None),
         ];
         let graph = resolve(&decls, true).unwrap();
         assert_eq!(
             graph.edges["t/test_b.py::test_three"],
-            BTreeSet::from(["t/test_a.py::test_one".to_string(), "t/test_a.py::TestK::test_two".to_string()])
+            BTreeSet::from([
+                "t/test_a.py::test_one".to_string(),
+                "t/test_a.py::TestK::test_two".to_string()
+            ])
         );
-        assert_eq!(graph.groups, vec![BTreeSet::from(["t/test_a.py".to_string(), "t/test_b.py".to_string()])]);
+        assert_eq!(
+            graph.groups,
+            vec![BTreeSet::from([
+                "t/test_a.py".to_string(),
+                "t/test_b.py".to_string()
+            ])]
+        );
     }
 
     #[test]
@@ -239,7 +273,11 @@ mod tests {
         p.parametrized = true;
         let decls = [
             p,
-            decl("t/test_a.py", "TestK::test_q", Some(("", &["test_p[1]"], "class"))),
+            decl(
+                "t/test_a.py",
+                "TestK::test_q",
+                Some(("", &["test_p[1]"], "class")),
+            ),
         ];
         let graph = resolve(&decls, true).unwrap();
         assert_eq!(graph.edges["t/test_a.py::TestK::test_q"].len(), 1);
@@ -247,13 +285,31 @@ mod tests {
 
     #[test]
     fn unknown_names_and_cycles_name_the_tests() {
-        let decls = [decl("t/test_a.py", "test_x", Some(("", &["test_nope"], "module")))];
+        let decls = [decl(
+            "t/test_a.py",
+            "test_x",
+            Some(("", &["test_nope"], "module")),
+        )];
         let err = resolve(&decls, true).unwrap_err().to_string();
-        assert!(err.contains("t/test_a.py::test_x depends on \"test_nope\""), "{err}");
-        assert!(resolve(&decls, false).is_ok(), "outside a complete view, unknown is not an error");
+        assert!(
+            err.contains("t/test_a.py::test_x depends on \"test_nope\""),
+            "{err}"
+        );
+        assert!(
+            resolve(&decls, false).is_ok(),
+            "outside a complete view, unknown is not an error"
+        );
         let decls = [
-            decl("t/test_a.py", "test_x", Some(("", &["t/test_b.py::test_y"], "session"))),
-            decl("t/test_b.py", "test_y", Some(("", &["t/test_a.py::test_x"], "session"))),
+            decl(
+                "t/test_a.py",
+                "test_x",
+                Some(("", &["t/test_b.py::test_y"], "session")),
+            ),
+            decl(
+                "t/test_b.py",
+                "test_y",
+                Some(("", &["t/test_a.py::test_x"], "session")),
+            ),
         ];
         let err = resolve(&decls, true).unwrap_err();
         assert_eq!(

@@ -43,10 +43,12 @@ pub enum TierError {
 
 impl Tiers {
     pub fn new(config: &BTreeMap<String, TierTable>) -> Tiers {
-        let names = BUILT_IN
-            .iter()
-            .map(|s| s.to_string())
-            .chain(config.keys().filter(|k| !BUILT_IN.contains(&k.as_str())).cloned());
+        let names = BUILT_IN.iter().map(|s| s.to_string()).chain(
+            config
+                .keys()
+                .filter(|k| !BUILT_IN.contains(&k.as_str()))
+                .cloned(),
+        );
         let defs = names
             .map(|name| {
                 let table = config.get(&name).cloned().unwrap_or_default();
@@ -104,7 +106,11 @@ impl Tiers {
     }
 
     /// A test's tier: its closest tier marker (markers closest first), else its path's.
-    pub fn of_test<'a>(&'a self, path: &Path, markers: impl IntoIterator<Item = &'a str>) -> &'a str {
+    pub fn of_test<'a>(
+        &'a self,
+        path: &Path,
+        markers: impl IntoIterator<Item = &'a str>,
+    ) -> &'a str {
         markers
             .into_iter()
             .find_map(|m| self.of_marker(m))
@@ -123,7 +129,11 @@ pub fn waves(
     for tier in selected {
         depth(tier, gates, &mut level, &mut Vec::new())?;
     }
-    let count = selected.iter().map(|t| level[t.as_str()]).max().map_or(0, |m| m + 1);
+    let count = selected
+        .iter()
+        .map(|t| level[t.as_str()])
+        .max()
+        .map_or(0, |m| m + 1);
     let mut waves = vec![Vec::new(); count];
     for tier in selected {
         waves[level[tier.as_str()]].push(tier.clone());
@@ -164,7 +174,9 @@ pub fn gate_reason(
 ) -> Option<String> {
     let blocking = gates.get(tier)?.iter().find(|g| failed.contains_key(*g))?;
     Some(match failed[blocking].as_str() {
-        "failed" => format!("tier gate: {tier} runs only when {blocking} passes, and {blocking} failed"),
+        "failed" => {
+            format!("tier gate: {tier} runs only when {blocking} passes, and {blocking} failed")
+        }
         why => format!("tier gate: {tier} runs only when {blocking} passes, and {blocking} {why}"),
     })
 }
@@ -206,11 +218,18 @@ mod tests {
         let p = Path::new("tests/integration/unit/test_x.py");
         assert_eq!(tiers.of_path(p), Some("unit"));
         assert_eq!(tiers.of_path(Path::new("sanity/test_y.py")), Some("smoke"));
-        assert_eq!(tiers.of_path(Path::new("unit.py")), None, "the file name is no directory");
+        assert_eq!(
+            tiers.of_path(Path::new("unit.py")),
+            None,
+            "the file name is no directory"
+        );
         assert_eq!(tiers.of_test(p, ["slow", "e2e"]), "e2e");
         assert_eq!(tiers.of_test(Path::new("t/test_z.py"), []), UNTIERED);
         assert!(tiers.check("smoke", "--tier").is_ok());
-        assert!(matches!(tiers.check("smok", "--tier"), Err(TierError::Unknown { .. })));
+        assert!(matches!(
+            tiers.check("smok", "--tier"),
+            Err(TierError::Unknown { .. })
+        ));
     }
 
     #[test]
@@ -219,17 +238,27 @@ mod tests {
         let all = strings(&["unit", "integration", "e2e", "stress", "untiered"]);
         assert_eq!(
             waves(&all, &g).unwrap(),
-            vec![strings(&["unit", "stress", "untiered"]), strings(&["integration"]), strings(&["e2e"])]
+            vec![
+                strings(&["unit", "stress", "untiered"]),
+                strings(&["integration"]),
+                strings(&["e2e"])
+            ]
         );
         assert_eq!(waves(&all, &BTreeMap::new()).unwrap().len(), 1);
         // A gate on a tier that is not selected still orders nothing wrongly: e2e alone is one wave.
-        assert_eq!(waves(&strings(&["e2e"]), &g).unwrap(), vec![strings(&["e2e"])]);
+        assert_eq!(
+            waves(&strings(&["e2e"]), &g).unwrap(),
+            vec![strings(&["e2e"])]
+        );
     }
 
     #[test]
     fn gate_cycles_are_errors_and_reasons_name_the_tier() {
         let g = gates(&[("a", &["b"]), ("b", &["a"])]);
-        assert!(matches!(waves(&strings(&["a"]), &g), Err(TierError::Cycle(_))));
+        assert!(matches!(
+            waves(&strings(&["a"]), &g),
+            Err(TierError::Cycle(_))
+        ));
         let g = gates(&[("e2e", &["integration"])]);
         let failed = BTreeMap::from([("integration".to_string(), "failed".to_string())]);
         let reason = gate_reason("e2e", &g, &failed).unwrap();

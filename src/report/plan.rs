@@ -104,7 +104,9 @@ fn render_test(out: &mut String, test: &PlannedTest) {
 pub fn render_tier_counts(tests: &[&PlannedTest], order: &[String]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for test in tests {
-        *counts.entry(test.tier.as_deref().unwrap_or("untiered")).or_default() += 1;
+        *counts
+            .entry(test.tier.as_deref().unwrap_or("untiered"))
+            .or_default() += 1;
     }
     let mut out = String::new();
     for tier in order.iter().filter(|t| counts.contains_key(t.as_str())) {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::discover::native::NativeTest;
 use crate::discover::{self, DiscoverError, Discovery};
-use crate::events::{Event, SkipInfo, Tally, TestResult, Outcome};
+use crate::events::{Event, Outcome, SkipInfo, Tally, TestResult};
 use crate::execute::{self, ExecuteError, ExecuteOptions, Execution, Work};
 use crate::exit::ExitCode;
 use crate::plan::capabilities::CapabilityConfig;
@@ -108,10 +108,23 @@ pub struct Wave {
 
 /// The waves a request runs: one per gate level, or a single unfiltered one.
 pub fn waves(planning: &Planning) -> Result<Vec<Wave>, SessionError> {
-    let all: Vec<String> = planning.tiers.names().iter().map(|s| s.to_string()).collect();
+    let all: Vec<String> = planning
+        .tiers
+        .names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let selected = planning.select_tiers.clone().unwrap_or(all);
-    for tier in selected.iter().chain(tiers::mentioned(&planning.gates).into_iter().map(String::from).collect::<Vec<_>>().iter()) {
-        planning.tiers.check(tier, "the tier selection or tier_gates")?;
+    for tier in selected.iter().chain(
+        tiers::mentioned(&planning.gates)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .iter(),
+    ) {
+        planning
+            .tiers
+            .check(tier, "the tier selection or tier_gates")?;
     }
     let levels = tiers::waves(&selected, &planning.gates)?;
     let filtered = planning.select_tiers.is_some() || levels.len() > 1;
@@ -135,13 +148,26 @@ pub fn run(
     let waves = waves(&request.planning)?;
     let native_tiers = native
         .iter()
-        .map(|t| (t.id.clone(), native_tier(&request.planning.tiers, t).to_string()))
+        .map(|t| {
+            (
+                t.id.clone(),
+                native_tier(&request.planning.tiers, t).to_string(),
+            )
+        })
         .collect();
-    let mut fanout = Fanout::new(&mut *reporters, &request.planning.tiers, &rootdir, native_tiers);
+    let mut fanout = Fanout::new(
+        &mut *reporters,
+        &request.planning.tiers,
+        &rootdir,
+        native_tiers,
+    );
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),
         files: discovery.files.len(),
-        workers: request.jobs.min(discovery.files.len() + native.len()).max(1),
+        workers: request
+            .jobs
+            .min(discovery.files.len() + native.len())
+            .max(1),
     });
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
@@ -173,7 +199,10 @@ pub fn run(
         };
         let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;
         absorb(&mut execution, done);
-        if execution.interrupted || execution.usage_error.is_some() || execution.internal_error.is_some() {
+        if execution.interrupted
+            || execution.usage_error.is_some()
+            || execution.internal_error.is_some()
+        {
             break;
         }
     }

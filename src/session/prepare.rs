@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::discover::native::{self, NativeTest};
 use crate::discover::python_source::{self, ModuleScan};
 use crate::discover::TestFile;
-use crate::events::{Marker, Outcome, Problem, Phase, TestResult};
+use crate::events::{Marker, Outcome, Phase, Problem, TestResult};
 use crate::plan::capabilities::{self, Probes, Requirement};
 use crate::plan::dependencies::{self, DependencyGraph, DependencyMark, TestDecl};
 use crate::plan::Tiers;
@@ -65,8 +65,8 @@ pub fn prepare(
         let tiers = tiers.filter(|_| !dynamic.applies_to(&file.path));
         file_tiers.insert(file.path.clone(), tiers);
     }
-    let graph = dependencies::resolve(&decls, complete)
-        .map_err(|e| SessionError::Plan(e.to_string()))?;
+    let graph =
+        dependencies::resolve(&decls, complete).map_err(|e| SessionError::Plan(e.to_string()))?;
     let groups = graph
         .groups
         .iter()
@@ -195,9 +195,13 @@ impl DynamicMarkers {
             return known;
         }
         let text = std::fs::read_to_string(dir.join("conftest.py")).unwrap_or_default();
-        let adds = ["add_marker", "pytest_collection_modifyitems", "pytest_itemcollected"]
-            .iter()
-            .any(|hook| text.contains(hook));
+        let adds = [
+            "add_marker",
+            "pytest_collection_modifyitems",
+            "pytest_itemcollected",
+        ]
+        .iter()
+        .any(|hook| text.contains(hook));
         self.cache.borrow_mut().insert(dir.to_path_buf(), adds);
         adds
     }
@@ -265,7 +269,11 @@ pub fn native_tier<'a>(tiers: &'a Tiers, test: &NativeTest) -> &'a str {
         "bench" => "performance",
         _ => "unit",
     };
-    let fallback = tiers.names().into_iter().find(|n| *n == fallback).unwrap_or("unit");
+    let fallback = tiers
+        .names()
+        .into_iter()
+        .find(|n| *n == fallback)
+        .unwrap_or("unit");
     named.unwrap_or(fallback)
 }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::events::{Event, PlannedTest};
 use crate::execute::{self, Work};
 
-use super::{native_tier, prepare, waves, wave_work, plugin_plan, execute_options};
 use super::{discover_python, selected_native, RunRequest, SessionError};
+use super::{execute_options, native_tier, plugin_plan, prepare, wave_work, waves};
 
 #[derive(Debug, Serialize)]
 pub struct Preview {
@@ -60,10 +60,19 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
         .collect();
     let mut preview_waves = Vec::new();
     for wave in waves(&request.planning)? {
-        let work = wave_work(request, &discovery, &prepared, &native, &wave, &BTreeMap::new());
+        let work = wave_work(
+            request,
+            &discovery,
+            &prepared,
+            &native,
+            &wave,
+            &BTreeMap::new(),
+        );
         let plan = plugin_plan(request, &prepared, &wave, &BTreeMap::new(), &rootdir);
         let mut options = execute_options(request, rootdir.clone(), plan);
-        options.pytest_args.extend(["--collect-only".into(), "-q".into()]);
+        options
+            .pytest_args
+            .extend(["--collect-only".into(), "-q".into()]);
         let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
         let mut workers: Vec<PreviewWorker> = work
             .batches
@@ -100,7 +109,13 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
             gates: wave
                 .tiers
                 .iter()
-                .filter_map(|t| request.planning.gates.get(t).map(|g| (t.clone(), g.clone())))
+                .filter_map(|t| {
+                    request
+                        .planning
+                        .gates
+                        .get(t)
+                        .map(|g| (t.clone(), g.clone()))
+                })
                 .collect(),
             native: work
                 .native
@@ -121,7 +136,13 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
         profile: request.planning.profile.clone(),
         jobs: request.jobs,
         rootdir,
-        tiers: request.planning.tiers.names().iter().map(|s| s.to_string()).collect(),
+        tiers: request
+            .planning
+            .tiers
+            .names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         waves: preview_waves,
         dependencies: prepared.graph.edges.clone(),
         capabilities: prepared

@@ -114,7 +114,9 @@ fn native(flags: &Flags, loaded: &Loaded) -> Option<NativeRequest> {
     let table = loaded.native()?;
     let dir = loaded.dir()?.to_path_buf();
     Some(NativeRequest {
-        manifest: Some(loaded.resolve(table.manifest.as_deref().unwrap_or(Path::new("Cargo.toml")))),
+        manifest: Some(
+            loaded.resolve(table.manifest.as_deref().unwrap_or(Path::new("Cargo.toml"))),
+        ),
         binaries: table.binaries.iter().map(|b| loaded.resolve(b)).collect(),
         cargo_args: table.cargo_args.clone(),
         include_ignored: flags.include_ignored,
@@ -122,7 +124,12 @@ fn native(flags: &Flags, loaded: &Loaded) -> Option<NativeRequest> {
     })
 }
 
-fn interpreter(flags: &Flags, profile: &Profile, invocation_dir: &Path, loaded: &Loaded) -> PathBuf {
+fn interpreter(
+    flags: &Flags,
+    profile: &Profile,
+    invocation_dir: &Path,
+    loaded: &Loaded,
+) -> PathBuf {
     let configured = profile.python.as_ref().map(|p| loaded.resolve(p));
     let project_dir = loaded.dir().unwrap_or(invocation_dir);
     // --python and VIGIL_PYTHON are relative to where the user typed them, not to -C.

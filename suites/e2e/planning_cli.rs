@@ -9,10 +9,16 @@ use crate::support::{self, check, TestResult};
 pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test("plan::mixed_project_text", plan_mixed),
-        Trial::test("plan::dependencies_text_with_two_workers", plan_dependencies),
+        Trial::test(
+            "plan::dependencies_text_with_two_workers",
+            plan_dependencies,
+        ),
         Trial::test("plan::ci_profile_json_has_three_waves", plan_json),
         Trial::test("list::by_tier_counts", list_by_tier),
-        Trial::test("profiles::unknown_profile_lists_the_known_ones", unknown_profile),
+        Trial::test(
+            "profiles::unknown_profile_lists_the_known_ones",
+            unknown_profile,
+        ),
         Trial::test("profiles::wrong_type_names_file_line_and_key", wrong_type),
         Trial::test("profiles::bad_probe_names_file_line_and_key", bad_probe),
         Trial::test("tiers::unknown_tier_is_a_usage_error", unknown_tier),
@@ -56,7 +62,9 @@ fn plan_json() -> TestResult {
         vec!["integration"],
         vec!["e2e"],
     ];
-    check(waves == want, || format!("waves {waves:?}, want {want:?}\n{}", stdout(&out)))?;
+    check(waves == want, || {
+        format!("waves {waves:?}, want {want:?}\n{}", stdout(&out))
+    })?;
     let e2e_tests: Vec<&str> = plan["waves"][2]["workers"]
         .as_array()
         .into_iter()
@@ -64,7 +72,9 @@ fn plan_json() -> TestResult {
         .flat_map(|w| w["tests"].as_array().into_iter().flatten())
         .filter_map(|t| t["id"].as_str())
         .collect();
-    check(e2e_tests.len() == 4, || format!("the e2e wave holds the 4 e2e tests: {e2e_tests:?}"))
+    check(e2e_tests.len() == 4, || {
+        format!("the e2e wave holds the 4 e2e tests: {e2e_tests:?}")
+    })
 }
 
 fn list_by_tier() -> TestResult {
@@ -73,7 +83,9 @@ fn list_by_tier() -> TestResult {
     support::exited(&out, 0)?;
     let want = "unit         3\nintegration  3\ne2e          4\nperformance  1\nstress       1\n\
                 smoke        1\nuntiered     1\ntotal        14\n";
-    check(stdout(&out) == want, || format!("got:\n{}want:\n{want}", stdout(&out)))
+    check(stdout(&out) == want, || {
+        format!("got:\n{}want:\n{want}", stdout(&out))
+    })
 }
 
 fn unknown_profile() -> TestResult {
@@ -82,7 +94,8 @@ fn unknown_profile() -> TestResult {
     support::exited(&out, 4)?;
     let text = support::text(&out);
     check(
-        text.contains("no profile named `nightlyy`") && text.contains("ci, default, nightly, quick"),
+        text.contains("no profile named `nightlyy`")
+            && text.contains("ci, default, nightly, quick"),
         || text.clone(),
     )
 }

@@ -10,11 +10,20 @@ use crate::support::{self, check, Case, TestResult};
 
 pub fn trials() -> Vec<Trial> {
     vec![
-        Trial::test("native::every_outcome_with_timeout_and_crash", every_outcome),
-        Trial::test("native::include_ignored_runs_ignored_tests", include_ignored),
+        Trial::test(
+            "native::every_outcome_with_timeout_and_crash",
+            every_outcome,
+        ),
+        Trial::test(
+            "native::include_ignored_runs_ignored_tests",
+            include_ignored,
+        ),
         Trial::test("native::mixed_project_one_junit_for_both", mixed),
         Trial::test("native::native_ids_select_native_tests", select_by_id),
-        Trial::test("native::build_failure_is_an_error_and_python_still_runs", build_failure),
+        Trial::test(
+            "native::build_failure_is_an_error_and_python_still_runs",
+            build_failure,
+        ),
     ]
 }
 
@@ -25,7 +34,11 @@ fn native_project() -> Result<tempfile::TempDir, Failed> {
     Ok(dir)
 }
 
-fn run_junit(dir: &Path, args: &[&str], code: i32) -> Result<(std::collections::BTreeMap<String, Case>, String), Failed> {
+fn run_junit(
+    dir: &Path,
+    args: &[&str],
+    code: i32,
+) -> Result<(std::collections::BTreeMap<String, Case>, String), Failed> {
     let xml = dir.join("junit.xml").to_string_lossy().into_owned();
     let mut full = vec!["run", "-j", "2", "--junit", &xml];
     full.extend(args);
@@ -36,7 +49,11 @@ fn run_junit(dir: &Path, args: &[&str], code: i32) -> Result<(std::collections::
     Ok((cases, text))
 }
 
-fn case<'a>(cases: &'a std::collections::BTreeMap<String, Case>, key: &str, text: &str) -> Result<&'a Case, Failed> {
+fn case<'a>(
+    cases: &'a std::collections::BTreeMap<String, Case>,
+    key: &str,
+    text: &str,
+) -> Result<&'a Case, Failed> {
     cases
         .get(key)
         .ok_or_else(|| Failed::from(format!("no case {key} in {:?}\n{text}", cases.keys())))
@@ -46,29 +63,43 @@ fn every_outcome() -> TestResult {
     let dir = native_project()?;
     let (cases, text) = run_junit(dir.path(), &["--timeout", "3"], 1)?;
     for binary in ["native_crate::native_crate", "native_crate::api"] {
-        let prefix = if binary.ends_with("api") { "" } else { "tests::" };
+        let prefix = if binary.ends_with("api") {
+            ""
+        } else {
+            "tests::"
+        };
         let get = |name: &str| case(&cases, &format!("{binary}::{prefix}{name}"), &text);
         for name in ["adds", "prints_and_passes", "should_panic_passes"] {
-            check(get(name)?.outcome == "passed", || format!("{binary} {name}: {:?}", get(name)))?;
+            check(get(name)?.outcome == "passed", || {
+                format!("{binary} {name}: {:?}", get(name))
+            })?;
         }
         let failed = get("assert_fails")?;
-        check(failed.outcome == "failed" && failed.message.contains("left == right"), || {
-            format!("{binary} assert_fails: {failed:?}")
-        })?;
+        check(
+            failed.outcome == "failed" && failed.message.contains("left == right"),
+            || format!("{binary} assert_fails: {failed:?}"),
+        )?;
         let panicked = get("panics_with_message")?;
         check(panicked.outcome == "failed", || format!("{panicked:?}"))?;
         let ignored = get("ignored_with_reason")?;
-        check(*ignored == Case { outcome: "skipped".into(), message: "needs hardware".into() }, || {
-            format!("{binary} ignored_with_reason: {ignored:?}")
-        })?;
+        check(
+            *ignored
+                == Case {
+                    outcome: "skipped".into(),
+                    message: "needs hardware".into(),
+                },
+            || format!("{binary} ignored_with_reason: {ignored:?}"),
+        )?;
         let aborted = get("aborts")?;
-        check(aborted.outcome == "failed" && aborted.message.contains("SIGABRT"), || {
-            format!("{binary} aborts: {aborted:?}")
-        })?;
+        check(
+            aborted.outcome == "failed" && aborted.message.contains("SIGABRT"),
+            || format!("{binary} aborts: {aborted:?}"),
+        )?;
         let hung = get("hanging")?;
-        check(hung.outcome == "failed" && hung.message.starts_with("Timeout"), || {
-            format!("{binary} hanging: {hung:?}")
-        })?;
+        check(
+            hung.outcome == "failed" && hung.message.starts_with("Timeout"),
+            || format!("{binary} hanging: {hung:?}"),
+        )?;
     }
     let left = support::processes_in(dir.path());
     check(left.is_empty(), || format!("processes survived: {left:?}"))
@@ -81,9 +112,15 @@ fn include_ignored() -> TestResult {
         &["--include-ignored", "native:native_crate::api::ignored"],
         0,
     )?;
-    let want = ["native_crate::api::ignored_with_reason", "native_crate::api::ignored_without_reason"];
+    let want = [
+        "native_crate::api::ignored_with_reason",
+        "native_crate::api::ignored_without_reason",
+    ];
     check(
-        cases.len() == 2 && want.iter().all(|k| cases.get(*k).is_some_and(|c| c.outcome == "passed")),
+        cases.len() == 2
+            && want
+                .iter()
+                .all(|k| cases.get(*k).is_some_and(|c| c.outcome == "passed")),
         || format!("{cases:?}\n{text}"),
     )
 }
@@ -101,11 +138,17 @@ fn mixed() -> TestResult {
     ];
     for (key, outcome) in want {
         let got = case(&cases, key, &text)?;
-        check(got.outcome == outcome, || format!("{key}: want {outcome}, got {got:?}\n{text}"))?;
+        check(got.outcome == outcome, || {
+            format!("{key}: want {outcome}, got {got:?}\n{text}")
+        })?;
     }
-    check(cases.len() == want.len(), || format!("extra cases: {cases:?}"))?;
+    check(cases.len() == want.len(), || {
+        format!("extra cases: {cases:?}")
+    })?;
     let bug = case(&cases, "pricing::pricing::tests::truncation_bug", &text)?;
-    check(bug.message.contains("0.1 + 0.2 in cents"), || format!("panic message: {bug:?}"))?;
+    check(bug.message.contains("0.1 + 0.2 in cents"), || {
+        format!("panic message: {bug:?}")
+    })?;
     let xml = std::fs::read_to_string(dir.path().join("junit.xml"))?;
     check(
         xml.contains("<testsuite name=\"native:pricing::e2e\"")
@@ -125,15 +168,21 @@ fn select_by_id() -> TestResult {
 
 fn build_failure() -> TestResult {
     let dir = support::fixture("mixed")?;
-    std::fs::write(dir.path().join("rust/src/lib.rs"), "pub fn broken() -> u8 { \"no\" }\n")?;
+    std::fs::write(
+        dir.path().join("rust/src/lib.rs"),
+        "pub fn broken() -> u8 { \"no\" }\n",
+    )?;
     let (cases, text) = run_junit(dir.path(), &["--", "-p", "no:cacheprovider"], 1)?;
     let python_ran = cases
         .iter()
         .filter(|(k, c)| k.starts_with("tests.") && c.outcome == "passed")
         .count();
     let errors: Vec<&Case> = cases.values().filter(|c| c.outcome == "error").collect();
-    check(python_ran == 2 && errors.len() == 1, || format!("{cases:?}\n{text}"))?;
-    check(text.contains("mismatched types") || text.contains("E0308"), || {
-        format!("the compiler's message must be shown:\n{text}")
-    })
+    check(python_ran == 2 && errors.len() == 1, || {
+        format!("{cases:?}\n{text}")
+    })?;
+    check(
+        text.contains("mismatched types") || text.contains("E0308"),
+        || format!("the compiler's message must be shown:\n{text}"),
+    )
 }

@@ -11,16 +11,46 @@ use crate::support::{self, check, Case, TestResult};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
-        Trial::test("planning::tiers::selection_runs_only_those_tiers", tier_selection),
-        Trial::test("planning::tiers::profile_from_config_selects_tiers", profile_selection),
-        Trial::test("planning::gates::ci_runs_every_tier_when_all_pass", gates_all_pass),
-        Trial::test("planning::gates::failed_integration_skips_e2e", gate_integration_fails),
-        Trial::test("planning::gates::failed_unit_skips_the_layers_above", gate_unit_fails),
-        Trial::test("planning::gates::default_profile_and_no_tier_gates_run_all", no_gates),
-        Trial::test("planning::capabilities::missing_ones_skip_before_running", capabilities),
-        Trial::test("planning::dependencies::prerequisites_first_dependents_skipped", dependencies),
-        Trial::test("planning::dependencies::cycle_is_a_usage_error", dependency_cycle),
-        Trial::test("planning::dependencies::unknown_name_is_a_usage_error", dependency_unknown),
+        Trial::test(
+            "planning::tiers::selection_runs_only_those_tiers",
+            tier_selection,
+        ),
+        Trial::test(
+            "planning::tiers::profile_from_config_selects_tiers",
+            profile_selection,
+        ),
+        Trial::test(
+            "planning::gates::ci_runs_every_tier_when_all_pass",
+            gates_all_pass,
+        ),
+        Trial::test(
+            "planning::gates::failed_integration_skips_e2e",
+            gate_integration_fails,
+        ),
+        Trial::test(
+            "planning::gates::failed_unit_skips_the_layers_above",
+            gate_unit_fails,
+        ),
+        Trial::test(
+            "planning::gates::default_profile_and_no_tier_gates_run_all",
+            no_gates,
+        ),
+        Trial::test(
+            "planning::capabilities::missing_ones_skip_before_running",
+            capabilities,
+        ),
+        Trial::test(
+            "planning::dependencies::prerequisites_first_dependents_skipped",
+            dependencies,
+        ),
+        Trial::test(
+            "planning::dependencies::cycle_is_a_usage_error",
+            dependency_cycle,
+        ),
+        Trial::test(
+            "planning::dependencies::unknown_name_is_a_usage_error",
+            dependency_unknown,
+        ),
     ];
     for jobs in ["1", "2"] {
         trials.push(Trial::test(
@@ -151,7 +181,9 @@ fn tier_selection() -> TestResult {
 fn profile_selection() -> TestResult {
     let dir = support::fixture("tiers")?;
     let (cases, out) = run(dir.path(), &[], &["--profile", "quick"], 0)?;
-    check(cases.len() == 4, || format!("want unit + smoke (4), got {cases:?}\n{out}"))
+    check(cases.len() == 4, || {
+        format!("want unit + smoke (4), got {cases:?}\n{out}")
+    })
 }
 
 fn gates_all_pass() -> TestResult {
@@ -167,7 +199,10 @@ fn gate_integration_fails() -> TestResult {
     let gate = "tier gate: e2e runs only when integration passes, and integration failed";
     let mut overrides = vec![(
         "tests.integration.test_db::test_integration_gate",
-        outcome("failed", "AssertionError: assert 'integration' != 'integration'"),
+        outcome(
+            "failed",
+            "AssertionError: assert 'integration' != 'integration'",
+        ),
     )];
     overrides.extend(E2E.iter().map(|k| (*k, outcome("skipped", gate))));
     expect(&cases, &all_with(&overrides), &out)
@@ -175,20 +210,32 @@ fn gate_integration_fails() -> TestResult {
 
 fn gate_unit_fails() -> TestResult {
     let dir = support::fixture("tiers")?;
-    let (cases, out) = run(dir.path(), &[("TIERS_FAIL", "unit")], &["--profile", "ci"], 1)?;
+    let (cases, out) = run(
+        dir.path(),
+        &[("TIERS_FAIL", "unit")],
+        &["--profile", "ci"],
+        1,
+    )?;
     let integration = "tier gate: integration runs only when unit passes, and unit failed";
     let e2e = "tier gate: e2e runs only when integration passes, and integration was skipped because unit failed";
     let mut overrides = vec![(
         "tests.unit.test_math::test_unit_gate",
         outcome("failed", "AssertionError: assert 'unit' != 'unit'"),
     )];
-    overrides.extend(INTEGRATION.iter().map(|k| (*k, outcome("skipped", integration))));
+    overrides.extend(
+        INTEGRATION
+            .iter()
+            .map(|k| (*k, outcome("skipped", integration))),
+    );
     overrides.extend(E2E.iter().map(|k| (*k, outcome("skipped", e2e))));
     expect(&cases, &all_with(&overrides), &out)
 }
 
 fn no_gates() -> TestResult {
-    for args in [&["--profile", "default"][..], &["--profile", "ci", "--no-tier-gates"]] {
+    for args in [
+        &["--profile", "default"][..],
+        &["--profile", "ci", "--no-tier-gates"],
+    ] {
         let dir = support::fixture("tiers")?;
         let (cases, out) = run(dir.path(), &[("TIERS_FAIL", "unit")], args, 1)?;
         let failed = cases.values().filter(|c| c.outcome == "failed").count();
@@ -212,11 +259,17 @@ fn capabilities() -> TestResult {
         (k("test_bin_present"), passed()),
         (
             k("test_bin_missing"),
-            outcome("skipped", "requires bin definitely-not-installed-xyz (not on PATH)"),
+            outcome(
+                "skipped",
+                "requires bin definitely-not-installed-xyz (not on PATH)",
+            ),
         ),
         (
             k("test_service_missing"),
-            outcome("skipped", "requires service 127.0.0.1:1 (connection refused)"),
+            outcome(
+                "skipped",
+                "requires service 127.0.0.1:1 (connection refused)",
+            ),
         ),
         (k("test_named_missing"), outcome("skipped", fakedb)),
         (k("test_named_marker_missing"), outcome("skipped", fakedb)),
@@ -242,13 +295,25 @@ fn dependencies_at(jobs: &str) -> TestResult {
     let c = |name: &str| format!("tests.test_1_consumers::{name}");
     let p = |name: &str| format!("tests.test_2_producers::{name}");
     let want = [
-        (c("test_query"), outcome("skipped", "depends on tests/test_2_producers.py::test_migrate, which failed")),
-        (c("test_report"), outcome("skipped", "depends on test_query, which was skipped")),
+        (
+            c("test_query"),
+            outcome(
+                "skipped",
+                "depends on tests/test_2_producers.py::test_migrate, which failed",
+            ),
+        ),
+        (
+            c("test_report"),
+            outcome("skipped", "depends on test_query, which was skipped"),
+        ),
         (c("test_uses_database"), passed()),
         (c("test_independent"), passed()),
         (p("test_fill"), passed()),
         (p("test_create"), passed()),
-        (p("test_migrate"), outcome("failed", "AssertionError: migration 7 fails")),
+        (
+            p("test_migrate"),
+            outcome("failed", "AssertionError: migration 7 fails"),
+        ),
     ];
     let want: Vec<(&str, Case)> = want.iter().map(|(k, c)| (k.as_str(), c.clone())).collect();
     expect(&cases, &want, &out)

@@ -65,7 +65,10 @@ pub fn interrupt_run(fixture: &str, delay: Duration) -> TestResult {
     let output = child.wait_with_output()?;
     let text = super::text(&output);
     check(status.code() == Some(2), || {
-        format!("exit {:?}, want 2 (SIGINT after {delay:?})\n{text}", status.code())
+        format!(
+            "exit {:?}, want 2 (SIGINT after {delay:?})\n{text}",
+            status.code()
+        )
     })?;
     let outcomes = super::junit_outcomes(&xml).map_err(|e| format!("{e}\n{text}"))?;
     check(!outcomes.contains_key("tests.test_hang::test_hang"), || {

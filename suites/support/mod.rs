@@ -130,7 +130,11 @@ pub fn junit_cases(path: &Path) -> Result<BTreeMap<String, Case>, String> {
         );
         let message = case
             .children()
-            .find(|c| ["failure", "error", "skipped"].iter().any(|t| c.has_tag_name(*t)))
+            .find(|c| {
+                ["failure", "error", "skipped"]
+                    .iter()
+                    .any(|t| c.has_tag_name(*t))
+            })
             .and_then(|c| c.attribute("message"))
             .unwrap_or("")
             .to_string();
