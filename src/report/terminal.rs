@@ -70,7 +70,12 @@ impl TerminalReporter {
         if result.outcome.is_failure() || self.verbose {
             let word = self.paint(result.outcome);
             let secs = result.duration.as_secs_f64();
-            self.line(format!("{word} {} ({secs:.2}s)", result.id));
+            // A skip says why, as pytest -rs does: "requires env X", "depends on Y, which failed".
+            let why = match (&result.skip, result.outcome) {
+                (Some(skip), Outcome::Skipped) => format!(" - {}", skip.message),
+                _ => String::new(),
+            };
+            self.line(format!("{word} {} ({secs:.2}s){why}", result.id));
         }
         if result.outcome.is_failure() {
             self.failures.push(result.clone());
