@@ -12,10 +12,10 @@ use std::rc::Rc;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Arguments, Decorator, Expr, ExprDict, ModModule, Number, Pattern, Stmt, StmtClassDef,
-    StmtFunctionDef, UnaryOp,
+    Arguments, Decorator, Expr, ExprDict, ModModule, Number, Pattern, PySourceType, Stmt,
+    StmtClassDef, StmtFunctionDef, UnaryOp,
 };
-use ruff_python_parser::Parsed;
+use ruff_python_parser::{ParseError, Parsed};
 use ruff_text_size::{Ranged, TextSize};
 use serde_json::{Map, Value};
 
@@ -143,18 +143,25 @@ pub fn scan(source: &str) -> Result<ModuleScan, ScanError> {
         let bytes = source.len();
         return Err(ScanError::TooLarge { path: None, bytes });
     }
-    let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
-        let (line, column) = LineIndex::new(source).line_col(source, e.location.start());
-        ScanError::Syntax {
-            path: None,
-            line,
-            column,
-            message: e.error.to_string(),
-        }
-    })?;
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    // A tree with errors (recovered) is read too: how deep it is decides how to drop it.
     let (scan, depth) = read_module(source, &parsed.syntax().body);
+    let scan = match parsed.errors().first() {
+        Some(error) => Err(syntax_error(source, error)),
+        None => scan,
+    };
     dispose(parsed, depth);
     scan
+}
+
+fn syntax_error(source: &str, error: &ParseError) -> ScanError {
+    let (line, column) = LineIndex::new(source).line_col(source, error.location.start());
+    ScanError::Syntax {
+        path: None,
+        line,
+        column,
+        message: error.error.to_string(),
+    }
 }
 
 /// The scan of a parsed module, and the depth of its tree (`None`: deeper than
@@ -1768,10 +1775,22 @@ def test_except_star():
         pass
     except* ValueError:
         pass
+
+def test_python_314():
+    template = t"hello {name}"
+    try:
+        pass
+    except ValueError, TypeError:
+        pass
 "#;
         assert_eq!(
             ids(source),
-            ["TestGeneric::test_pep701", "test_match", "test_except_star"]
+            [
+                "TestGeneric::test_pep701",
+                "test_match",
+                "test_except_star",
+                "test_python_314"
+            ]
         );
     }
 
@@ -1867,6 +1886,15 @@ def test_except_star():
                 Err(ScanError::TooDeep { line, .. }) => assert!(line >= 1),
                 other => panic!("expected TooDeep for {}, got {other:?}", &source[..40]),
             }
+        }
+    }
+
+    #[test]
+    fn deep_trees_with_syntax_errors_do_not_overflow() {
+        let unclosed = format!("x = {}", "[".repeat(5 * MAX_TREE_DEPTH));
+        let deep_error = format!("x = {}1{})", "[".repeat(5_000), "]".repeat(4_999));
+        for source in [unclosed, deep_error] {
+            assert!(matches!(scan(&source), Err(ScanError::Syntax { .. })));
         }
     }
 
