@@ -12,9 +12,10 @@ use std::rc::Rc;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Arguments, Decorator, Expr, ExprDict, Number, Pattern, Stmt, StmtClassDef, StmtFunctionDef,
-    UnaryOp,
+    Arguments, Decorator, Expr, ExprDict, ModModule, Number, Pattern, PySourceType, Stmt,
+    StmtClassDef, StmtFunctionDef, UnaryOp,
 };
+use ruff_python_parser::{ParseError, Parsed};
 use ruff_text_size::{Ranged, TextSize};
 use serde_json::{Map, Value};
 
@@ -70,7 +71,7 @@ pub enum ScanError {
     /// Over 4 GiB: the parser's offsets are 32-bit.
     #[error("{}source of {bytes} bytes is too large to read", path_prefix(path.as_deref()))]
     TooLarge { path: Option<PathBuf>, bytes: usize },
-    /// Nested deeper than [`MAX_TREE_DEPTH`] (CPython stops at 200 brackets, 100 blocks).
+    /// Nested deeper than [`MAX_TREE_DEPTH`] levels.
     #[error("{}{line}: nested too deeply to read", path_prefix(path.as_deref()))]
     TooDeep { path: Option<PathBuf>, line: u32 },
 }
@@ -100,11 +101,25 @@ const PARAMETRIZE: &str = "parametrize";
 /// far below it, and it bounds recursion on hostile input.
 const MAX_DEPTH: usize = 64;
 
-/// A syntax tree deeper than this is refused ([`ScanError::TooDeep`]): walking or even dropping
-/// it recurses once per level (at this depth, under 1 MiB of stack in a debug build, 128 KiB in
-/// release). CPython stops at 200 nested brackets and 100 nested blocks; only long `a + b + ...`
-/// chains get deeper, and for those callers fall back to pytest's collection.
-const MAX_TREE_DEPTH: usize = 400;
+/// A syntax tree deeper than this is refused ([`ScanError::TooDeep`]). CPython stops at 200
+/// nested brackets and 100 nested blocks; only long `a + b + ...` chains get deep (sympy has a
+/// 569-level one), and nothing real comes near this.
+const MAX_TREE_DEPTH: usize = 10_000;
+
+/// Walking and dropping a tree recurses once per level: past this depth both run on a stack
+/// grown as needed (as ruff's parser does), since the caller's may be small. Below it, no stack
+/// probes are paid for.
+const SHALLOW_DEPTH: usize = 64;
+
+/// Stack kept free before walking a level deeper (a level takes ~2.5 KiB in a debug build).
+const STACK_RED_ZONE: usize = 128 * 1024;
+
+/// Stack added each time the walk runs short.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
+/// Stack reserved per tree level for dropping a deep tree (measured: at most 128 bytes in a
+/// debug build).
+const DROP_STACK_PER_LEVEL: usize = 1024;
 
 /// Reads the Python module at `path`.
 pub fn scan_file(path: &Path) -> Result<ModuleScan, ScanError> {
@@ -128,44 +143,64 @@ pub fn scan(source: &str) -> Result<ModuleScan, ScanError> {
         let bytes = source.len();
         return Err(ScanError::TooLarge { path: None, bytes });
     }
-    let parsed = ruff_python_parser::parse_module(source).map_err(|e| {
-        let (line, column) = LineIndex::new(source).line_col(source, e.location.start());
-        ScanError::Syntax {
-            path: None,
-            line,
-            column,
-            message: e.error.to_string(),
-        }
-    })?;
-    let scan = read_module(source, &parsed.syntax().body);
-    if matches!(scan, Err(ScanError::TooDeep { .. })) {
-        // Dropping the tree would recurse as deep as it is and could overflow the stack. Only
-        // hostile or generated input gets here: leaking it is the safe way out.
-        std::mem::forget(parsed);
-    }
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    // A tree with errors (recovered) is read too: how deep it is decides how to drop it.
+    let (scan, depth) = read_module(source, &parsed.syntax().body);
+    let scan = match parsed.errors().first() {
+        Some(error) => Err(syntax_error(source, error)),
+        None => scan,
+    };
+    dispose(parsed, depth);
     scan
 }
 
-fn read_module(source: &str, body: &[Stmt]) -> Result<ModuleScan, ScanError> {
+fn syntax_error(source: &str, error: &ParseError) -> ScanError {
+    let (line, column) = LineIndex::new(source).line_col(source, error.location.start());
+    ScanError::Syntax {
+        path: None,
+        line,
+        column,
+        message: error.error.to_string(),
+    }
+}
+
+/// The scan of a parsed module, and the depth of its tree (`None`: deeper than
+/// [`MAX_TREE_DEPTH`], not walked to the end).
+fn read_module(source: &str, body: &[Stmt]) -> (Result<ModuleScan, ScanError>, Option<usize>) {
     let names = Names::of_module(source, body);
     let mut markers = MarkerFinder {
         names: &names,
         found: Vec::new(),
         depth: 0,
+        max_depth: 0,
         too_deep: None,
     };
     markers.visit_body(body);
     if let Some(offset) = markers.too_deep {
         let line = LineIndex::new(source).line(offset);
-        return Err(ScanError::TooDeep { path: None, line });
+        return (Err(ScanError::TooDeep { path: None, line }), None);
     }
     let mut collector = Collector::new(&names, body);
     collector.module();
-    Ok(ModuleScan {
+    let scan = ModuleScan {
         tests: collector.tests,
         all_markers: markers.found,
         caveats: collector.caveats,
-    })
+    };
+    (Ok(scan), Some(markers.max_depth))
+}
+
+/// Drops a syntax tree without overflowing the stack: dropping recurses once per level.
+fn dispose(parsed: Parsed<ModModule>, depth: Option<usize>) {
+    match depth {
+        Some(depth) if depth <= SHALLOW_DEPTH => drop(parsed),
+        Some(depth) => {
+            let stack = depth.saturating_mul(DROP_STACK_PER_LEVEL);
+            stacker::maybe_grow(stack, stack, move || drop(parsed));
+        }
+        // Of unknown depth, only from hostile or generated input: leaking is the safe way out.
+        None => std::mem::forget(parsed),
+    }
 }
 
 /// Byte offsets of line starts, for 1-based line and column numbers.
@@ -472,57 +507,56 @@ fn number(n: &Number, negate: bool) -> Option<Value> {
     }
 }
 
-/// Finds every mark expression in the file, wherever it is, and notes a tree too deep to handle.
+/// Finds every mark expression in the file, wherever it is, and measures the tree's depth.
 struct MarkerFinder<'n, 'a> {
     names: &'n Names<'a>,
     found: Vec<Marker>,
     depth: usize,
+    max_depth: usize,
     /// Where the tree first got deeper than [`MAX_TREE_DEPTH`].
     too_deep: Option<TextSize>,
 }
 
-impl MarkerFinder<'_, '_> {
-    /// Enters one level, or notes that the tree is too deep and refuses.
-    fn descend(&mut self, at: TextSize) -> bool {
+impl<'a> MarkerFinder<'_, 'a> {
+    /// Walks one level deeper, on a grown stack if the tree is deep; refuses past the limit.
+    fn nested(&mut self, node: &impl Ranged, walk: impl FnOnce(&mut Self)) {
         if self.depth >= MAX_TREE_DEPTH {
-            self.too_deep.get_or_insert(at);
-            return false;
+            self.too_deep.get_or_insert(node.start());
+            return;
         }
         self.depth += 1;
-        true
+        self.max_depth = self.max_depth.max(self.depth);
+        if self.depth > SHALLOW_DEPTH {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || walk(self));
+        } else {
+            walk(self);
+        }
+        self.depth -= 1;
+    }
+
+    fn expr(&mut self, expr: &'a Expr) {
+        let Some(marker) = self.names.literal_marker(expr) else {
+            return visitor::walk_expr(self, expr);
+        };
+        self.found.push(marker);
+        // Arguments can hold more marks: `parametrize(..., [pytest.param(marks=...)])`.
+        if let Expr::Call(call) = expr {
+            self.visit_arguments(&call.arguments);
+        }
     }
 }
 
 impl<'a> Visitor<'a> for MarkerFinder<'_, 'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
-        if self.descend(stmt.start()) {
-            visitor::walk_stmt(self, stmt);
-            self.depth -= 1;
-        }
+        self.nested(stmt, |finder| visitor::walk_stmt(finder, stmt));
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if !self.descend(expr.start()) {
-            return;
-        }
-        match self.names.literal_marker(expr) {
-            Some(marker) => {
-                self.found.push(marker);
-                // Arguments can hold more marks: `parametrize(..., [pytest.param(marks=...)])`.
-                if let Expr::Call(call) = expr {
-                    self.visit_arguments(&call.arguments);
-                }
-            }
-            None => visitor::walk_expr(self, expr),
-        }
-        self.depth -= 1;
+        self.nested(expr, |finder| finder.expr(expr));
     }
 
     fn visit_pattern(&mut self, pattern: &'a Pattern) {
-        if self.descend(pattern.start()) {
-            visitor::walk_pattern(self, pattern);
-            self.depth -= 1;
-        }
+        self.nested(pattern, |finder| visitor::walk_pattern(finder, pattern));
     }
 }
 
@@ -1741,10 +1775,22 @@ def test_except_star():
         pass
     except* ValueError:
         pass
+
+def test_python_314():
+    template = t"hello {name}"
+    try:
+        pass
+    except ValueError, TypeError:
+        pass
 "#;
         assert_eq!(
             ids(source),
-            ["TestGeneric::test_pep701", "test_match", "test_except_star"]
+            [
+                "TestGeneric::test_pep701",
+                "test_match",
+                "test_except_star",
+                "test_python_314"
+            ]
         );
     }
 
@@ -1772,18 +1818,11 @@ def test_except_star():
         assert_eq!(scan_ok("").tests, []);
     }
 
-    /// Sources nested `depth` levels deep in the ways Python allows.
+    /// Sources nested `depth` levels deep in the ways Python allows, nested blocks last.
     fn nested_sources(depth: usize) -> Vec<String> {
         let wrap = |open: &str, close: &str| {
             format!("x = {}1{}\n", open.repeat(depth), close.repeat(depth))
         };
-        // Each block indents one more column: the source grows with the square of the depth.
-        let blocks_depth = depth.min(3_000);
-        let mut blocks = String::new();
-        for level in 0..blocks_depth {
-            blocks.push_str(&format!("{}if x:\n", " ".repeat(level)));
-        }
-        blocks.push_str(&format!("{}pass\n", " ".repeat(blocks_depth)));
         vec![
             wrap("[", "]"),
             wrap("f(", ")"),
@@ -1797,14 +1836,23 @@ def test_except_star():
                 "[".repeat(depth),
                 "]".repeat(depth)
             ),
-            blocks,
+            nested_blocks(depth),
         ]
+    }
+
+    /// Each block indents one more column: the source grows with the square of the depth.
+    fn nested_blocks(depth: usize) -> String {
+        let mut blocks = String::new();
+        for level in 0..depth {
+            blocks.push_str(&format!("{}if x:\n", " ".repeat(level)));
+        }
+        blocks.push_str(&format!("{}pass\n", " ".repeat(depth)));
+        blocks
     }
 
     #[test]
     fn deep_but_plausible_nesting_is_read() {
-        // CPython stops at 200 nested brackets and 100 nested blocks.
-        for source in nested_sources(200) {
+        for source in nested_sources(600) {
             assert!(scan(&source).is_ok(), "{}", &source[..40]);
         }
         let list = format!("{}1{}", "[".repeat(200), "]".repeat(200));
@@ -1813,12 +1861,15 @@ def test_except_star():
     }
 
     #[test]
-    fn deepest_accepted_tree_fits_a_default_thread_stack() {
-        // 2 MiB is what std::thread::spawn gives; a debug build needs about half of it here.
+    fn deepest_accepted_trees_need_little_stack_of_their_own() {
+        // The walk and the drop grow their own stack: a small thread is enough.
         let scanned = std::thread::Builder::new()
-            .stack_size(2 << 20)
+            .stack_size(256 << 10)
             .spawn(|| {
-                let sources = nested_sources(MAX_TREE_DEPTH - 5);
+                let mut sources = nested_sources(MAX_TREE_DEPTH - 5);
+                // Blocks that deep would take 50 MB of indentation.
+                sources.pop();
+                sources.push(nested_blocks(2_000));
                 sources.iter().all(|source| scan(source).is_ok())
             })
             .map(|thread| thread.join());
@@ -1827,11 +1878,23 @@ def test_except_star():
 
     #[test]
     fn hostile_nesting_is_refused_without_overflowing() {
-        for source in nested_sources(100_000) {
+        let mut sources = nested_sources(2 * MAX_TREE_DEPTH);
+        // Blocks that deep would take 200 MB of indentation.
+        sources.pop();
+        for source in sources {
             match scan(&source) {
                 Err(ScanError::TooDeep { line, .. }) => assert!(line >= 1),
                 other => panic!("expected TooDeep for {}, got {other:?}", &source[..40]),
             }
+        }
+    }
+
+    #[test]
+    fn deep_trees_with_syntax_errors_do_not_overflow() {
+        let unclosed = format!("x = {}", "[".repeat(5 * MAX_TREE_DEPTH));
+        let deep_error = format!("x = {}1{})", "[".repeat(5_000), "]".repeat(4_999));
+        for source in [unclosed, deep_error] {
+            assert!(matches!(scan(&source), Err(ScanError::Syntax { .. })));
         }
     }
 
