@@ -120,8 +120,13 @@ fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duc
     ];
     // One broken file must not stop the others (pytest's default is to stop on collection errors).
     args.push("--continue-on-collection-errors".into());
+    // vigil's plugin honours pytest-dependency's marker itself, across files; the plugin, if
+    // installed, would skip by its own (file-order) rules as well.
+    args.extend(["-p".into(), "no:dependency".into()]);
     args.extend(launch.pytest_args.iter().cloned());
-    duct::cmd(launch.python, args)
+    // As an OsStr, not a Path: duct runs a relative Path as `./name`, so the bare `python3`
+    // fallback would never be looked up on PATH. `python::locate` makes real paths absolute.
+    duct::cmd(launch.python.as_os_str(), args)
         .dir(launch.cwd)
         .env("VIGIL_EVENT_FD", EVENT_FD.to_string())
         .env("VIGIL_ASSIGNMENT", assignment)

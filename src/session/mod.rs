@@ -115,13 +115,8 @@ pub fn waves(planning: &Planning) -> Result<Vec<Wave>, SessionError> {
         .map(|s| s.to_string())
         .collect();
     let selected = planning.select_tiers.clone().unwrap_or(all);
-    for tier in selected.iter().chain(
-        tiers::mentioned(&planning.gates)
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>()
-            .iter(),
-    ) {
+    let gated = tiers::mentioned(&planning.gates);
+    for tier in selected.iter().map(String::as_str).chain(gated) {
         planning
             .tiers
             .check(tier, "the tier selection or tier_gates")?;
@@ -164,10 +159,7 @@ pub fn run(
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),
         files: discovery.files.len(),
-        workers: request
-            .jobs
-            .min(discovery.files.len() + native.len())
-            .max(1),
+        workers: starting_workers(request, &discovery, &prepared, native.len()),
     });
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
@@ -222,6 +214,23 @@ pub fn run(
         reporter.finish()?;
     }
     Ok(outcome)
+}
+
+/// Processes the first wave starts at most: pytest workers (files joined by dependencies
+/// share one) plus native tests, within `-j`.
+fn starting_workers(
+    request: &RunRequest,
+    discovery: &Discovery,
+    prepared: &Prepared,
+    native: usize,
+) -> usize {
+    let python = plan::balance(
+        &discovery.files,
+        &prepared.groups,
+        request.jobs,
+        &FileSizeEstimate,
+    );
+    (python.len() + native).min(request.jobs).max(1)
 }
 
 /// Discovery of the Python side; `false` when only native tests were asked for by id.

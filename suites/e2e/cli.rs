@@ -16,6 +16,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("cli::unrunnable_python_is_a_usage_error", unrunnable_python),
         Trial::test("cli::relative_python_path_keeps_its_venv", relative_python),
         Trial::test(
+            "cli::bare_python_name_is_looked_up_on_path",
+            bare_python_name,
+        ),
+        Trial::test(
             "cli::bad_marker_expression_exits_4_like_pytest",
             bad_marker_expression,
         ),
@@ -36,6 +40,38 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("cli::terminal_output_of_the_example", terminal_snapshot),
         Trial::test("cli::junit_of_the_example", junit_snapshot),
     ]
+}
+
+/// `--python NAME` (and the `python3` fallback) is a program on PATH, not a file in the cwd.
+fn bare_python_name() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = support::fixture("passing")?;
+    let bin = tempfile::tempdir()?;
+    let wrapper = bin.path().join("vigil-test-python");
+    let script = format!(
+        "#!/bin/sh\nexec '{}' \"$@\"\n",
+        support::python()?.display()
+    );
+    std::fs::write(&wrapper, script)?;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = support::vigil_env(
+        dir.path(),
+        &[("PATH", path.as_str())],
+        &[
+            "run",
+            "--python",
+            "vigil-test-python",
+            "--",
+            "-p",
+            "no:cacheprovider",
+        ],
+    )?;
+    support::exited(&out, 0)
 }
 
 fn missing_pytest() -> TestResult {
