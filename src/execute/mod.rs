@@ -6,6 +6,7 @@ pub mod native;
 mod native_lane;
 mod plugin;
 mod pool;
+mod process_group;
 mod results;
 mod wire;
 mod worker;

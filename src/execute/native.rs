@@ -9,6 +9,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::process_group::GroupLeader;
 use crate::discover::native::NativeTest;
 use crate::events::{Location, Outcome, Phase, Problem, SkipInfo, TestResult};
 
@@ -18,7 +19,7 @@ const PARSE_WINDOW: u64 = 1 << 20;
 
 /// A running test process.
 pub struct NativeProcess {
-    handle: Arc<duct::Handle>,
+    group: GroupLeader,
     pub pid: u32,
     /// The test's stdout and stderr, interleaved as written.
     pub log: PathBuf,
@@ -27,19 +28,13 @@ pub struct NativeProcess {
 impl NativeProcess {
     /// Sends `signal` to the process's whole group (the test binary and anything it started).
     pub fn signal_group(&self, signal: i32) {
-        if self.pid > 0 {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
-            unsafe {
-                libc::kill(-(self.pid as i32), signal);
-            }
-        }
+        self.group.signal_group(signal);
     }
 
     /// Kills the process group, then reaps the test binary itself.
     pub fn kill(&self) {
-        self.signal_group(libc::SIGKILL);
-        let _ = self.handle.kill();
-        let _ = self.handle.wait();
+        self.group.kill();
+        let _ = self.group.handle.wait();
     }
 }
 
@@ -73,10 +68,14 @@ pub fn spawn(
         })
         .start()?;
     let handle = Arc::new(handle);
-    let pid = handle.pids().first().copied().unwrap_or(0);
     let waiter = Arc::clone(&handle);
     std::thread::spawn(move || on_exit(waiter.wait().map(|output| output.status)));
-    Ok(NativeProcess { handle, pid, log })
+    let group = GroupLeader::new(handle);
+    Ok(NativeProcess {
+        pid: group.pid,
+        group,
+        log,
+    })
 }
 
 /// What libtest's summary says happened to the one test it was asked to run.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::process_group::GroupLeader;
 use super::wire::{self, WireEvent};
 
 /// The fd the plugin writes events to (`VIGIL_EVENT_FD`).
@@ -63,7 +64,7 @@ pub struct Envelope {
 
 /// A running worker process.
 pub struct Worker {
-    handle: Arc<duct::Handle>,
+    group: GroupLeader,
     pub pid: u32,
     /// pytest's own terminal output (stdout and stderr), for crash and usage-error reports.
     pub log: PathBuf,
@@ -83,26 +84,24 @@ impl Worker {
         let (reader, writer) = std::io::pipe()?;
         let handle = Arc::new(command(launch, &assignment_path, &log, writer.as_raw_fd()).start()?);
         drop(writer); // the child holds the only write end now: EOF means the worker is gone
-        let pid = handle.pids().first().copied().unwrap_or(0);
         spawn_reader(reader, worker, generation, tx.clone());
         spawn_waiter(Arc::clone(&handle), worker, generation, tx.clone());
-        Ok(Worker { handle, pid, log })
+        let group = GroupLeader::new(handle);
+        Ok(Worker {
+            pid: group.pid,
+            group,
+            log,
+        })
     }
 
     /// Sends `signal` to the worker's whole process group (pytest and anything it started).
     pub fn signal_group(&self, signal: i32) {
-        if self.pid > 0 {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
-            unsafe {
-                libc::kill(-(self.pid as i32), signal);
-            }
-        }
+        self.group.signal_group(signal);
     }
 
     /// Kills the process group, then reaps pytest itself through duct.
     pub fn kill(&self) {
-        self.signal_group(libc::SIGKILL);
-        let _ = self.handle.kill();
+        self.group.kill();
     }
 
     /// The last `max` bytes of pytest's terminal output.
