@@ -1,82 +1,14 @@
-//! One native (libtest) test in its own process, as nextest runs them: `<binary> --exact <name>
-//! --nocapture` started with duct in its own process group, its output spooled to a log file,
-//! a waiter thread reporting its exit; and that output turned into a [`TestResult`].
+//! Reading a native test's log: libtest's verdict, the panic's message and location,
+//! `#[should_panic]` notes, and the log capped as users see it; with the exit status, they
+//! decide the test's outcome.
 
 use std::io::{BufReader, Read};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::ExitStatus;
-use std::sync::Arc;
-use std::time::Duration;
 
-use super::process_group::GroupLeader;
 use crate::discover::native::NativeTest;
-use crate::events::{Location, Outcome, Phase, Problem, SkipInfo, TestResult};
-
-/// How much of the end of a log is searched for libtest's verdict and the panic. libtest
-/// prints both after the test's own output, so a test that prints megabytes does not hide them.
-const PARSE_WINDOW: u64 = 1 << 20;
-
-/// A running test process.
-pub struct NativeProcess {
-    group: GroupLeader,
-    pub pid: u32,
-    /// The test's stdout and stderr, interleaved as written.
-    pub log: PathBuf,
-}
-
-impl NativeProcess {
-    /// Sends `signal` to the process's whole group (the test binary and anything it started).
-    pub fn signal_group(&self, signal: i32) {
-        self.group.signal_group(signal);
-    }
-
-    /// Kills the process group, then reaps the test binary itself.
-    pub fn kill(&self) {
-        self.group.kill();
-        let _ = self.group.handle.wait();
-    }
-}
-
-/// Starts one test; `on_exit` is called from a waiter thread with its exit status.
-/// `include_ignored` runs an `#[ignore]`d test instead of reporting it ignored.
-pub fn spawn(
-    test: &NativeTest,
-    include_ignored: bool,
-    scratch: &Path,
-    on_exit: impl FnOnce(std::io::Result<ExitStatus>) + Send + 'static,
-) -> std::io::Result<NativeProcess> {
-    let (file, log) = tempfile::Builder::new()
-        .prefix("native-")
-        .suffix(".log")
-        .tempfile_in(scratch)?
-        .keep()?;
-    let mut args = vec!["--exact", test.name.as_str(), "--nocapture"];
-    if include_ignored && test.ignored {
-        args.push("--include-ignored");
-    }
-    let handle = duct::cmd(&test.binary.path, args)
-        .dir(&test.binary.cwd)
-        .stdin_null()
-        // duct applies the outer redirection first: stdout goes to the log, then stderr joins it.
-        .stderr_to_stdout()
-        .stdout_file(file)
-        .unchecked()
-        .before_spawn(|cmd| {
-            cmd.process_group(0);
-            Ok(())
-        })
-        .start()?;
-    let handle = Arc::new(handle);
-    let waiter = Arc::clone(&handle);
-    std::thread::spawn(move || on_exit(waiter.wait().map(|output| output.status)));
-    let group = GroupLeader::new(handle);
-    Ok(NativeProcess {
-        pid: group.pid,
-        group,
-        log,
-    })
-}
+use crate::events::{Location, Outcome, SkipInfo};
 
 /// What libtest's summary says happened to the one test it was asked to run.
 #[derive(Debug, PartialEq)]
@@ -88,58 +20,19 @@ enum Verdict {
     NotRun,
 }
 
-/// The result of a finished test process, from its exit status and its log.
-pub fn result(
-    test: &NativeTest,
-    status: &std::io::Result<ExitStatus>,
-    log: &Path,
-    elapsed: Duration,
-    worker: usize,
-    capture_cap: usize,
-) -> TestResult {
-    let shown = shown_log(log, capture_cap);
-    let text = super::worker::tail(log, PARSE_WINDOW);
-    let (outcome, problems, skip) = match judge(test, status, &text) {
-        Judgement::Clean(outcome, skip) => (outcome, vec![], skip),
-        Judgement::Problem(outcome, message, location) => {
-            let problem = Problem {
-                phase: Phase::Call,
-                is_error: outcome == Outcome::Error,
-                message: cap_text(&message, capture_cap),
-                location,
-                longrepr: shown.clone(),
-            };
-            (outcome, vec![problem], None)
-        }
-    };
-    // A failure already carries the output as its longrepr; keep it once.
-    let sections = if problems.is_empty() {
-        vec![("Captured stdout call".to_string(), shown)]
-    } else {
-        vec![]
-    };
-    TestResult {
-        id: test.id.clone(),
-        outcome,
-        duration: elapsed,
-        problems,
-        skip,
-        sections,
-        markers: vec![],
-        tier: None,
-        worker,
-    }
-}
-
 /// A test's outcome, with what went wrong when something did.
-enum Judgement {
+pub(super) enum Judgement {
     Clean(Outcome, Option<SkipInfo>),
     Problem(Outcome, String, Option<Location>),
 }
 
 /// A signal always means a crash, even after libtest's verdict (a destructor can abort);
 /// otherwise libtest's verdict decides, as long as the exit status agrees with it.
-fn judge(test: &NativeTest, status: &std::io::Result<ExitStatus>, text: &str) -> Judgement {
+pub(super) fn judge(
+    test: &NativeTest,
+    status: &std::io::Result<ExitStatus>,
+    text: &str,
+) -> Judgement {
     let status = match status {
         Err(error) => {
             let message = format!("could not wait for the test process: {error}");
@@ -178,7 +71,7 @@ fn describe_exit(status: &ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (_, Some(sig)) => format!(
             "test process killed by signal {sig} ({})",
-            super::pool::signal_name(sig)
+            crate::execute::pool::signal_name(sig)
         ),
         (Some(code), _) => format!("test process exited with code {code}"),
         _ => "test process ended".to_string(),
@@ -388,7 +281,7 @@ fn parse_location(text: &str) -> Option<Location> {
 
 /// The log as users see it: its first `cap` characters and a marker saying how many more
 /// there were, as the pytest plugin caps captured output. The rest is counted, not kept.
-fn shown_log(path: &Path, cap: usize) -> String {
+pub(super) fn shown_log(path: &Path, cap: usize) -> String {
     let Ok(file) = std::fs::File::open(path) else {
         return String::new();
     };
@@ -419,7 +312,7 @@ fn count_chars(mut reader: impl Read) -> usize {
 }
 
 /// `text` cut to `cap` characters with the same marker as [`shown_log`].
-fn cap_text(text: &str, cap: usize) -> String {
+pub(super) fn cap_text(text: &str, cap: usize) -> String {
     let total = text.chars().count();
     if total <= cap {
         return text.to_string();
@@ -434,198 +327,15 @@ fn truncated(shown: String, omitted: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::discover::native::tests::fixture;
-    use crate::discover::native::NativeBinary;
-    use std::sync::mpsc;
+    use std::os::unix::process::ExitStatusExt;
+    use std::path::PathBuf;
+    use std::process::ExitStatus;
+    use std::sync::Arc;
+    use std::time::Duration;
 
-    /// Runs one fixture test to its end and reads its result.
-    fn run(binary: &str, name: &str, include_ignored: bool, cap: usize) -> TestResult {
-        run_with_log(binary, name, include_ignored, cap).0
-    }
-
-    /// Also returns the whole log, for checks on capping.
-    fn run_with_log(
-        binary: &str,
-        name: &str,
-        include_ignored: bool,
-        cap: usize,
-    ) -> (TestResult, String) {
-        let test = fixture().test(binary, name);
-        let scratch = tempfile::tempdir().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let process = spawn(test, include_ignored, scratch.path(), move |status| {
-            tx.send(status).unwrap();
-        })
-        .unwrap();
-        let status = rx.recv().unwrap();
-        let r = result(
-            test,
-            &status,
-            &process.log,
-            Duration::from_millis(7),
-            2,
-            cap,
-        );
-        (r, std::fs::read_to_string(&process.log).unwrap())
-    }
-
-    /// The 1-based line of the first line of the fixture's `file` containing `needle`.
-    fn line_of(file: &str, needle: &str) -> u32 {
-        let source = std::fs::read_to_string(fixture().root.join(file)).unwrap();
-        let index = source.lines().position(|l| l.contains(needle)).unwrap();
-        u32::try_from(index + 1).unwrap()
-    }
-
-    fn output(result: &TestResult) -> &str {
-        assert_eq!(result.sections.len(), 1);
-        assert_eq!(result.sections[0].0, "Captured stdout call");
-        &result.sections[0].1
-    }
-
-    #[test]
-    fn a_passing_test_passes_with_its_output_captured() {
-        let r = run("native_crate", "tests::prints_and_passes", false, 1 << 20);
-        assert_eq!(
-            r.id,
-            "native:native_crate::native_crate::tests::prints_and_passes"
-        );
-        assert_eq!((r.outcome, r.worker), (Outcome::Passed, 2));
-        assert_eq!(r.duration, Duration::from_millis(7));
-        assert!(r.problems.is_empty() && r.skip.is_none());
-        let out = output(&r);
-        assert!(
-            out.contains("hello from stdout\nhello from stderr\n"),
-            "{out}"
-        );
-        // With RUST_TEST_THREADS=1 the output comes between `... ` and `ok`.
-        assert!(out.contains("test tests::prints_and_passes ... "), "{out}");
-    }
-
-    #[test]
-    fn a_failed_assert_eq_is_a_failure_at_its_line() {
-        for (binary, name, file, needle, message) in [
-            (
-                "native_crate",
-                "tests::assert_fails",
-                "src/lib.rs",
-                "assert_eq!(add(2, 2), 5)",
-                "assertion `left == right` failed\n  left: 4\n right: 5",
-            ),
-            (
-                "api",
-                "assert_fails",
-                "tests/api.rs",
-                "assert_eq!(add(1, 1), 3)",
-                "assertion `left == right` failed\n  left: 2\n right: 3",
-            ),
-        ] {
-            let r = run(binary, name, false, 1 << 20);
-            assert_eq!(r.outcome, Outcome::Failed);
-            let [problem] = r.problems.as_slice() else {
-                panic!("one problem expected: {:?}", r.problems);
-            };
-            assert_eq!((problem.phase, problem.is_error), (Phase::Call, false));
-            assert_eq!(problem.message, message);
-            let location = problem.location.as_ref().unwrap();
-            assert_eq!(location.path, file);
-            assert_eq!(location.line, Some(line_of(file, needle)));
-            assert!(r.sections.is_empty(), "the output is in the longrepr, once");
-            assert!(problem.longrepr.contains(" panicked at "));
-        }
-    }
-
-    #[test]
-    fn a_panic_reports_exactly_its_message() {
-        let r = run("api", "panics_with_message", false, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Failed);
-        let problem = &r.problems[0];
-        assert_eq!(problem.message, "the api is on fire");
-        let location = problem.location.as_ref().unwrap();
-        assert_eq!(location.path, "tests/api.rs");
-        assert_eq!(
-            location.line,
-            Some(line_of("tests/api.rs", "the api is on fire"))
-        );
-    }
-
-    #[test]
-    fn ignored_tests_are_skipped_with_their_reason() {
-        let r = run("native_crate", "tests::ignored_with_reason", false, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Skipped);
-        assert_eq!(r.skip.unwrap().message, "needs hardware");
-        let r = run("api", "ignored_without_reason", false, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Skipped);
-        assert_eq!(r.skip.unwrap().message, "ignored");
-    }
-
-    #[test]
-    fn included_ignored_tests_run() {
-        let r = run("native_crate", "tests::ignored_with_reason", true, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Passed);
-        assert!(r.skip.is_none());
-    }
-
-    #[test]
-    fn a_should_panic_test_that_panics_passes() {
-        let r = run("native_crate", "tests::should_panic_passes", false, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Passed, "{r:?}");
-    }
-
-    #[test]
-    fn an_abort_is_a_crash_naming_the_signal() {
-        let r = run("api", "aborts", false, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Crashed);
-        assert_eq!(
-            r.problems[0].message,
-            "test process killed by signal 6 (SIGABRT)"
-        );
-        assert!(r.problems[0].longrepr.contains("running 1 test"));
-    }
-
-    #[test]
-    fn output_is_capped_with_a_marker() {
-        let (r, log) = run_with_log("native_crate", "tests::prints_and_passes", false, 20);
-        let marker = format!(
-            "\n[vigil: {} more characters truncated]\n",
-            log.chars().count() - 20
-        );
-        assert_eq!(output(&r), format!("{}{marker}", &log[..20]));
-        assert!(
-            log.starts_with("\nrunning 1 test\n") && log.contains("hello from stdout"),
-            "{log}"
-        );
-    }
-
-    #[test]
-    fn kill_ends_the_whole_process_group() {
-        let test = fixture().test("native_crate", "tests::hanging");
-        let scratch = tempfile::tempdir().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let process = spawn(test, false, scratch.path(), move |status| {
-            tx.send(status).unwrap();
-        })
-        .unwrap();
-        // SAFETY: getpgid/kill only query and signal processes.
-        let pgid = unsafe { libc::getpgid(process.pid as i32) };
-        process.kill();
-        assert_eq!(
-            pgid, process.pid as i32,
-            "the test runs in its own process group"
-        );
-        let status = rx.recv().unwrap();
-        assert_eq!(status.as_ref().unwrap().signal(), Some(libc::SIGKILL));
-        // SAFETY: signal 0 only checks whether any process of the group still exists.
-        let alive = unsafe { libc::kill(-pgid, 0) };
-        let errno = std::io::Error::last_os_error().raw_os_error();
-        assert_eq!((alive, errno), (-1, Some(libc::ESRCH)));
-        let r = result(test, &status, &process.log, Duration::ZERO, 0, 1 << 20);
-        assert_eq!(r.outcome, Outcome::Crashed);
-        assert_eq!(
-            r.problems[0].message,
-            "test process killed by signal 9 (SIGKILL)"
-        );
-    }
+    use super::super::result;
+    use crate::discover::native::{NativeBinary, NativeTest};
+    use crate::events::{Outcome, TestResult};
 
     /// A result read from a log written by hand, for formats this toolchain does not print.
     fn from_log(name: &str, log: &str, raw_status: i32) -> TestResult {
