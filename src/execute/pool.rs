@@ -124,11 +124,7 @@ impl<'a> Pool<'a> {
             }
             if cancelled_at.is_none() {
                 let python = self.slots.iter().filter(|s| !s.done).count();
-                let free = self
-                    .options
-                    .jobs
-                    .saturating_sub(python)
-                    .max(usize::from(python == 0));
+                let free = self.options.jobs.max(1).saturating_sub(python);
                 self.lane.fill(free, self.scratch, &self.tx, emit);
             }
             match self.rx.recv_timeout(Duration::from_millis(20)) {

@@ -72,12 +72,12 @@ class _Plan:
         self.gated = raw.get("gated") or {}
         self.capabilities = raw.get("capabilities") or {}
         self.named = frozenset(raw.get("named") or ())
-        self.rootdir = raw.get("rootdir")
         self._tier_markers = {m: t["name"] for t in self.tiers for m in t.get("markers", ())}
         self._tier_dirs = {d: t["name"] for t in self.tiers for d in t.get("dirs", ())}
 
     def tier(self, item):
-        """The closest tier marker, else the deepest directory named for a tier."""
+        """The closest tier marker, else the deepest directory (of the node id's path, which is
+        relative to the rootdir) named for a tier."""
         for mark in item.iter_markers():
             if mark.name in self._tier_markers:
                 return self._tier_markers[mark.name]
@@ -88,7 +88,8 @@ class _Plan:
         return "untiered"
 
     def requirements(self, item):
-        """(key, description) for each capability the item's markers ask for."""
+        """The key (`env:NAME`, `named:postgres`, ...) of each capability the item's markers
+        ask for; vigil's probe results are keyed the same way."""
         for mark in item.iter_markers():
             if mark.name in ("requires_env", "requires_bin", "requires_service"):
                 kind = mark.name[len("requires_"):]

@@ -9,7 +9,7 @@ pub mod request;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -181,7 +181,7 @@ pub fn run(
         if batches.is_empty() && work.native.is_empty() {
             continue;
         }
-        let plugin_plan = plugin_plan(request, &prepared, wave, &gated, &rootdir);
+        let plugin_plan = plugin_plan(request, &prepared, wave, &gated);
         let options = execute_options(request, rootdir.clone(), plugin_plan);
         let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
         let work = Work {
@@ -334,7 +334,6 @@ fn plugin_plan(
     prepared: &Prepared,
     wave: &Wave,
     gated: &BTreeMap<String, String>,
-    rootdir: &Path,
 ) -> serde_json::Value {
     serde_json::json!({
         "tiers": request.planning.tiers.defs,
@@ -342,7 +341,6 @@ fn plugin_plan(
         "gated": gated,
         "capabilities": prepared.probes.to_json(),
         "named": request.planning.capabilities.keys().collect::<Vec<_>>(),
-        "rootdir": rootdir,
     })
 }
 

@@ -68,7 +68,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
             &wave,
             &BTreeMap::new(),
         );
-        let plan = plugin_plan(request, &prepared, &wave, &BTreeMap::new(), &rootdir);
+        let plan = plugin_plan(request, &prepared, &wave, &BTreeMap::new());
         let mut options = execute_options(request, rootdir.clone(), plan);
         options
             .pytest_args
