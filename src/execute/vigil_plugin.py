@@ -173,10 +173,11 @@ class VigilPlugin:
             self._apply_tiers(plan, config, items)
             self._apply_skips(plan, items)
         self.deps = _Dependencies(items)
+        items[:] = self.deps.order(items)
         if self.deps.cycle:
+            # vigil finds cycles in the source first; this one was built at run time.
             self.stream.emit(ev="usage_error", message=self.deps.cycle)
-        else:
-            items[:] = self.deps.order(items)
+            raise pytest.UsageError(self.deps.cycle)
 
     def _keep_own(self, config, items):
         a = self.assignment

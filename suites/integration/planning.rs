@@ -51,6 +51,10 @@ pub fn trials() -> Vec<Trial> {
             "planning::dependencies::unknown_name_is_a_usage_error",
             dependency_unknown,
         ),
+        Trial::test(
+            "planning::dependencies::cycle_built_at_run_time_stops_the_run",
+            runtime_cycle,
+        ),
     ];
     for jobs in ["1", "2"] {
         trials.push(Trial::test(
@@ -346,5 +350,26 @@ fn dependency_unknown() -> TestResult {
     check(
         text.contains("test_x.py::test_x depends on \"test_nope\""),
         || format!("the error must name the test and the unknown name:\n{text}"),
+    )
+}
+
+/// Names the static reader cannot see (variables) still meet the plugin's cycle check: exit 4
+/// and nothing runs.
+fn runtime_cycle() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("pytest.ini"), "[pytest]\n")?;
+    std::fs::write(
+        dir.path().join("test_dyn.py"),
+        "import pytest\nA = ['test_b']\nB = ['test_a']\n\n\
+         @pytest.mark.dependency(depends=A)\ndef test_a():\n    raise AssertionError('ran')\n\n\
+         @pytest.mark.dependency(depends=B)\ndef test_b():\n    raise AssertionError('ran')\n",
+    )?;
+    let out = support::vigil(dir.path(), &["run", "--", "-p", "no:cacheprovider"])?;
+    support::exited(&out, 4)?;
+    let text = support::text(&out);
+    check(
+        text.contains("dependency cycle among: test_dyn.py::test_a, test_dyn.py::test_b")
+            && text.contains("no tests ran"),
+        || format!("the cycle must be named and nothing run:\n{text}"),
     )
 }
