@@ -46,15 +46,21 @@ pub fn prepare(
     let mut requirements = BTreeSet::new();
     let mut decls = Vec::new();
     let mut complete = request.paths.is_empty();
+    let mut unscanned = Vec::new();
     for file in files {
         let rel = relative(&file.path, rootdir);
         let path_tier = planning.tiers.of_test(Path::new(&rel), []).to_string();
         let scan = read(&file.path);
         let tiers = match &scan {
-            Scan::NoMarkers => Some(BTreeSet::from([path_tier])),
+            Scan::NoMarkers => {
+                unscanned.push((rel, file.path.clone()));
+                Some(BTreeSet::from([path_tier]))
+            }
             Scan::Read(scan) => {
                 requirements.extend(file_requirements(scan, request, &rel)?);
                 decls.extend(declarations(&rel, scan));
+                // Tests defined elsewhere (imported classes, `import *`) are not all seen.
+                complete &= scan.caveats.is_empty();
                 Some(scan_tiers(scan, &planning.tiers, path_tier))
             }
             Scan::Unreadable => {
@@ -64,6 +70,13 @@ pub fn prepare(
         };
         let tiers = tiers.filter(|_| !dynamic.applies_to(&file.path));
         file_tiers.insert(file.path.clone(), tiers);
+    }
+    if decls
+        .iter()
+        .any(|d| d.dependency.as_ref().is_some_and(|m| !m.depends.is_empty()))
+    {
+        // A prerequisite needs no marker of its own: every test is a name `depends` may use.
+        complete &= add_unmarked_tests(&unscanned, &mut decls);
     }
     let graph =
         dependencies::resolve(&decls, complete).map_err(|e| SessionError::Plan(e.to_string()))?;
@@ -107,6 +120,22 @@ fn read(path: &Path) -> Scan {
         Ok(Ok(scan)) => Scan::Read(scan),
         _ => Scan::Unreadable,
     }
+}
+
+/// Reads the tests of files skipped for mentioning no marker; false when one cannot be read,
+/// so the dependency graph is known to be incomplete.
+fn add_unmarked_tests(files: &[(String, PathBuf)], decls: &mut Vec<TestDecl>) -> bool {
+    let mut complete = true;
+    for (rel, path) in files {
+        match python_source::scan_file(path) {
+            Ok(scan) => {
+                complete &= scan.caveats.is_empty();
+                decls.extend(declarations(rel, &scan));
+            }
+            Err(_) => complete = false,
+        }
+    }
+    complete
 }
 
 /// The path's tier plus every tier a marker in the file names.

@@ -55,6 +55,10 @@ pub fn trials() -> Vec<Trial> {
             "planning::dependencies::cycle_built_at_run_time_stops_the_run",
             runtime_cycle,
         ),
+        Trial::test(
+            "planning::dependencies::prerequisite_in_a_file_without_markers",
+            unmarked_prerequisite,
+        ),
     ];
     for jobs in ["1", "2"] {
         trials.push(Trial::test(
@@ -372,4 +376,26 @@ fn runtime_cycle() -> TestResult {
             && text.contains("no tests ran"),
         || format!("the cycle must be named and nothing run:\n{text}"),
     )
+}
+
+/// A prerequisite needs no marker (vigil knows every test's outcome), even in a file that
+/// mentions no marker at all and that the static reader would otherwise skip.
+fn unmarked_prerequisite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("pytest.ini"), "[pytest]\n")?;
+    std::fs::write(
+        dir.path().join("test_a_user.py"),
+        "import pytest\n\n@pytest.mark.dependency(depends=['test_b_base.py::test_base'], \
+         scope='session')\ndef test_user():\n    assert 1 + 1 == 2\n",
+    )?;
+    std::fs::write(
+        dir.path().join("test_b_base.py"),
+        "def test_base():\n    assert 'a' * 2 == 'aa'\n",
+    )?;
+    let (cases, out) = run(dir.path(), &[], &[], 0)?;
+    let want = [
+        ("test_a_user::test_user", passed()),
+        ("test_b_base::test_base", passed()),
+    ];
+    expect(&cases, &want, &out)
 }
