@@ -186,6 +186,28 @@ pub struct TestResult {
 }
 
 impl TestResult {
+    /// A result decided without pytest's phase reports (a collection error, a crash, a gated
+    /// or unbuildable native test): no duration, output or markers of its own.
+    pub fn bare(
+        id: String,
+        outcome: Outcome,
+        problems: Vec<Problem>,
+        skip: Option<SkipInfo>,
+        worker: usize,
+    ) -> TestResult {
+        TestResult {
+            id,
+            outcome,
+            duration: Duration::ZERO,
+            problems,
+            skip,
+            sections: vec![],
+            markers: vec![],
+            tier: None,
+            worker,
+        }
+    }
+
     /// The file part of the node id.
     pub fn file(&self) -> &str {
         self.id.split("::").next().unwrap_or(&self.id)

@@ -155,7 +155,7 @@ pub fn collect_error(nodeid: String, longrepr: String, worker: usize) -> TestRes
         }),
         longrepr,
     };
-    bare(nodeid, Outcome::Error, vec![problem], None, worker)
+    TestResult::bare(nodeid, Outcome::Error, vec![problem], None, worker)
 }
 
 /// A file skipped as a whole (`pytest.skip(allow_module_level=True)`, `importorskip` at import).
@@ -165,7 +165,7 @@ pub fn collect_skip(
     rootdir: &Path,
     worker: usize,
 ) -> TestResult {
-    bare(
+    TestResult::bare(
         nodeid,
         Outcome::Skipped,
         vec![],
@@ -190,29 +190,9 @@ pub fn interrupted(
         location: None,
         longrepr: detail,
     };
-    let mut result = bare(id, outcome, vec![problem], None, worker);
+    let mut result = TestResult::bare(id, outcome, vec![problem], None, worker);
     result.duration = elapsed;
     result
-}
-
-fn bare(
-    id: String,
-    outcome: Outcome,
-    problems: Vec<Problem>,
-    skip: Option<SkipInfo>,
-    worker: usize,
-) -> TestResult {
-    TestResult {
-        id,
-        outcome,
-        duration: Duration::ZERO,
-        problems,
-        skip,
-        sections: vec![],
-        markers: vec![],
-        tier: None,
-        worker,
-    }
 }
 
 #[cfg(test)]

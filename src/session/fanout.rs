@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::events::{Event, Tally};
 use crate::plan::tiers;
-use crate::plan::{Tiers, UNTIERED};
+use crate::plan::Tiers;
 use crate::report::Reporter;
 
 pub struct Fanout<'r> {
@@ -62,7 +62,7 @@ impl<'r> Fanout<'r> {
         let file = id.split("::").next().unwrap_or(id);
         let path = Path::new(file);
         let rel = path.strip_prefix(&self.rootdir).unwrap_or(path);
-        self.tiers.of_path(rel).unwrap_or(UNTIERED).to_string()
+        self.tiers.of_test(rel, []).to_string()
     }
 
     /// The tiers of a wave that their gates keep from running, with the reason; they count

@@ -312,20 +312,13 @@ fn wave_work(
 }
 
 fn skipped(test: &NativeTest, tier: &str, reason: &str) -> TestResult {
-    TestResult {
-        id: test.id.clone(),
-        outcome: Outcome::Skipped,
-        duration: Duration::ZERO,
-        problems: vec![],
-        skip: Some(SkipInfo {
-            message: reason.to_string(),
-            location: None,
-        }),
-        sections: vec![],
-        markers: vec![],
-        tier: Some(tier.to_string()),
-        worker: 0,
-    }
+    let skip = SkipInfo {
+        message: reason.to_string(),
+        location: None,
+    };
+    let mut result = TestResult::bare(test.id.clone(), Outcome::Skipped, vec![], Some(skip), 0);
+    result.tier = Some(tier.to_string());
+    result
 }
 
 /// What the pytest plugin needs to apply the plan in a worker (see `_Plan` in the plugin).

@@ -267,24 +267,15 @@ fn native_tests(request: &NativeRequest) -> (Vec<NativeTest>, Vec<TestResult>) {
 }
 
 fn native_error(what: &Path, message: &str) -> TestResult {
-    let first = message.lines().next().unwrap_or(message).to_string();
-    TestResult {
-        id: format!("native:{}", what.display()),
-        outcome: Outcome::Error,
-        duration: std::time::Duration::ZERO,
-        problems: vec![Problem {
-            phase: Phase::Collect,
-            is_error: true,
-            message: first,
-            location: None,
-            longrepr: message.to_string(),
-        }],
-        skip: None,
-        sections: vec![],
-        markers: vec![],
-        tier: None,
-        worker: 0,
-    }
+    let problem = Problem {
+        phase: Phase::Collect,
+        is_error: true,
+        message: message.lines().next().unwrap_or(message).to_string(),
+        location: None,
+        longrepr: message.to_string(),
+    };
+    let id = format!("native:{}", what.display());
+    TestResult::bare(id, Outcome::Error, vec![problem], None, 0)
 }
 
 /// Tier of a native test: a tier named by its binary or a module of its path, else
