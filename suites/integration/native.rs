@@ -2,8 +2,6 @@
 //! test, timeouts and crashes like Python tests, and a mixed Python + Rust project reported in
 //! one JUnit file.
 
-use std::path::Path;
-
 use libtest_mimic::{Failed, Trial};
 
 use crate::support::{self, check, Case, TestResult};
@@ -34,21 +32,6 @@ fn native_project() -> Result<tempfile::TempDir, Failed> {
     Ok(dir)
 }
 
-fn run_junit(
-    dir: &Path,
-    args: &[&str],
-    code: i32,
-) -> Result<(std::collections::BTreeMap<String, Case>, String), Failed> {
-    let xml = dir.join("junit.xml").to_string_lossy().into_owned();
-    let mut full = vec!["run", "-j", "2", "--junit", &xml];
-    full.extend(args);
-    let out = support::vigil(dir, &full)?;
-    let text = support::text(&out);
-    support::exited(&out, code)?;
-    let cases = support::junit_cases(Path::new(&xml)).map_err(|e| format!("{e}\n{text}"))?;
-    Ok((cases, text))
-}
-
 fn case<'a>(
     cases: &'a std::collections::BTreeMap<String, Case>,
     key: &str,
@@ -61,7 +44,7 @@ fn case<'a>(
 
 fn every_outcome() -> TestResult {
     let dir = native_project()?;
-    let (cases, text) = run_junit(dir.path(), &["--timeout", "3"], 1)?;
+    let (cases, text) = support::run_junit(dir.path(), &[], &["--timeout", "3"], 1)?;
     for binary in ["native_crate::native_crate", "native_crate::api"] {
         let prefix = if binary.ends_with("api") {
             ""
@@ -107,8 +90,9 @@ fn every_outcome() -> TestResult {
 
 fn include_ignored() -> TestResult {
     let dir = native_project()?;
-    let (cases, text) = run_junit(
+    let (cases, text) = support::run_junit(
         dir.path(),
+        &[],
         &["--include-ignored", "native:native_crate::api::ignored"],
         0,
     )?;
@@ -127,7 +111,7 @@ fn include_ignored() -> TestResult {
 
 fn mixed() -> TestResult {
     let dir = support::fixture("mixed")?;
-    let (cases, text) = run_junit(dir.path(), &["--", "-p", "no:cacheprovider"], 1)?;
+    let (cases, text) = support::run_junit(dir.path(), &[], &[], 1)?;
     let want = [
         ("tests.unit.test_pricing::test_total", "passed"),
         ("tests.unit.test_pricing::test_discount", "passed"),
@@ -159,7 +143,7 @@ fn mixed() -> TestResult {
 
 fn select_by_id() -> TestResult {
     let dir = support::fixture("mixed")?;
-    let (cases, text) = run_junit(dir.path(), &["native:pricing::e2e"], 0)?;
+    let (cases, text) = support::run_junit(dir.path(), &[], &["native:pricing::e2e"], 0)?;
     check(
         cases.keys().collect::<Vec<_>>() == ["pricing::e2e::whole_order"],
         || format!("only the e2e binary's test, got {cases:?}\n{text}"),
@@ -172,7 +156,7 @@ fn build_failure() -> TestResult {
         dir.path().join("rust/src/lib.rs"),
         "pub fn broken() -> u8 { \"no\" }\n",
     )?;
-    let (cases, text) = run_junit(dir.path(), &["--", "-p", "no:cacheprovider"], 1)?;
+    let (cases, text) = support::run_junit(dir.path(), &[], &[], 1)?;
     let python_ran = cases
         .iter()
         .filter(|(k, c)| k.starts_with("tests.") && c.outcome == "passed")

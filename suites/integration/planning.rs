@@ -3,9 +3,8 @@
 //! and the usage errors for dependency cycles and unknown names. Outcomes and reasons exact.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::Trial;
 
 use crate::support::{self, check, Case, TestResult};
 
@@ -67,27 +66,6 @@ pub fn trials() -> Vec<Trial> {
         ));
     }
     trials
-}
-
-/// Runs vigil with a JUnit file and returns its cases and the combined output.
-fn run(
-    dir: &Path,
-    env: &[(&str, &str)],
-    args: &[&str],
-    code: i32,
-) -> Result<(BTreeMap<String, Case>, String), Failed> {
-    let xml = dir.join("junit.xml");
-    let xml_arg = xml.to_string_lossy().into_owned();
-    let mut full = vec!["run", "--junit", &xml_arg];
-    if !args.contains(&"-j") {
-        full.extend(["-j", "2"]);
-    }
-    full.extend(args);
-    full.extend(["--", "-p", "no:cacheprovider"]);
-    let out = support::vigil_env(dir, env, &full)?;
-    support::exited(&out, code)?;
-    let cases = support::junit_cases(&xml).map_err(|e| format!("{e}\n{}", support::text(&out)))?;
-    Ok((cases, support::text(&out)))
 }
 
 fn passed() -> Case {
@@ -177,7 +155,7 @@ fn all_with(overrides: &[(&str, Case)]) -> Vec<(&'static str, Case)> {
 
 fn tier_selection() -> TestResult {
     let dir = support::fixture("tiers")?;
-    let (cases, out) = run(dir.path(), &[], &["--tier", "unit,smoke"], 0)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &["--tier", "unit,smoke"], 0)?;
     let want: Vec<(&str, Case)> = UNIT
         .iter()
         .chain(&["tests.smoke.test_smoke::test_alive"])
@@ -188,7 +166,7 @@ fn tier_selection() -> TestResult {
 
 fn profile_selection() -> TestResult {
     let dir = support::fixture("tiers")?;
-    let (cases, out) = run(dir.path(), &[], &["--profile", "quick"], 0)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &["--profile", "quick"], 0)?;
     check(cases.len() == 4, || {
         format!("want unit + smoke (4), got {cases:?}\n{out}")
     })
@@ -196,14 +174,14 @@ fn profile_selection() -> TestResult {
 
 fn gates_all_pass() -> TestResult {
     let dir = support::fixture("tiers")?;
-    let (cases, out) = run(dir.path(), &[], &["--profile", "ci"], 0)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &["--profile", "ci"], 0)?;
     expect(&cases, &all_with(&[]), &out)
 }
 
 fn gate_integration_fails() -> TestResult {
     let dir = support::fixture("tiers")?;
     let env = [("TIERS_FAIL", "integration")];
-    let (cases, out) = run(dir.path(), &env, &["--profile", "ci"], 1)?;
+    let (cases, out) = support::run_junit(dir.path(), &env, &["--profile", "ci"], 1)?;
     let gate = "tier gate: e2e runs only when integration passes, and integration failed";
     let mut overrides = vec![(
         "tests.integration.test_db::test_integration_gate",
@@ -218,7 +196,7 @@ fn gate_integration_fails() -> TestResult {
 
 fn gate_unit_fails() -> TestResult {
     let dir = support::fixture("tiers")?;
-    let (cases, out) = run(
+    let (cases, out) = support::run_junit(
         dir.path(),
         &[("TIERS_FAIL", "unit")],
         &["--profile", "ci"],
@@ -245,7 +223,7 @@ fn no_gates() -> TestResult {
         &["--profile", "ci", "--no-tier-gates"],
     ] {
         let dir = support::fixture("tiers")?;
-        let (cases, out) = run(dir.path(), &[("TIERS_FAIL", "unit")], args, 1)?;
+        let (cases, out) = support::run_junit(dir.path(), &[("TIERS_FAIL", "unit")], args, 1)?;
         let failed = cases.values().filter(|c| c.outcome == "failed").count();
         let ran = cases.values().filter(|c| c.outcome == "passed").count();
         check((failed, ran) == (1, 13), || {
@@ -257,7 +235,7 @@ fn no_gates() -> TestResult {
 
 fn capabilities() -> TestResult {
     let dir = support::fixture("capabilities")?;
-    let (cases, out) = run(dir.path(), &[], &[], 0)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &[], 0)?;
     let env = "requires env VIGIL_FIXTURE_UNSET_TOKEN (not set)";
     let fakedb = "the fake database is not running";
     let k = |name: &str| format!("tests.test_requirements::{name}");
@@ -299,7 +277,7 @@ fn dependencies() -> TestResult {
 /// Same outcomes and reasons whatever the worker count: dependent files share a worker.
 fn dependencies_at(jobs: &str) -> TestResult {
     let dir = support::fixture("dependencies")?;
-    let (cases, out) = run(dir.path(), &[], &["-j", jobs], 1)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &["-j", jobs], 1)?;
     let c = |name: &str| format!("tests.test_1_consumers::{name}");
     let p = |name: &str| format!("tests.test_2_producers::{name}");
     let want = [
@@ -392,7 +370,7 @@ fn unmarked_prerequisite() -> TestResult {
         dir.path().join("test_b_base.py"),
         "def test_base():\n    assert 'a' * 2 == 'aa'\n",
     )?;
-    let (cases, out) = run(dir.path(), &[], &[], 0)?;
+    let (cases, out) = support::run_junit(dir.path(), &[], &[], 0)?;
     let want = [
         ("test_a_user::test_user", passed()),
         ("test_b_base::test_base", passed()),

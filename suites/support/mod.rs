@@ -119,15 +119,8 @@ pub struct Case {
 
 /// Test key (`classname::name`) → outcome and message, from a JUnit file.
 pub fn junit_cases(path: &Path) -> Result<BTreeMap<String, Case>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut map = BTreeMap::new();
-    for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
-        let key = format!(
-            "{}::{}",
-            case.attribute("classname").unwrap_or(""),
-            case.attribute("name").unwrap_or("")
-        );
+    each_case(path, |key, case| {
         let message = case
             .children()
             .find(|c| {
@@ -140,8 +133,31 @@ pub fn junit_cases(path: &Path) -> Result<BTreeMap<String, Case>, String> {
             .to_string();
         let outcome = case_outcome(case).to_string();
         map.insert(key, Case { outcome, message });
-    }
+    })?;
     Ok(map)
+}
+
+/// Runs `vigil run --junit` in `dir` (with `-j 2` unless `args` say otherwise, and pytest's
+/// cache off), checks the exit code, and returns the JUnit cases and the combined output.
+pub fn run_junit(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    code: i32,
+) -> Result<(BTreeMap<String, Case>, String), Failed> {
+    let xml = dir.join("junit.xml");
+    let xml_arg = xml.to_string_lossy().into_owned();
+    let mut full = vec!["run", "--junit", &xml_arg];
+    if !args.contains(&"-j") {
+        full.extend(["-j", "2"]);
+    }
+    full.extend(args);
+    full.extend(["--", "-p", "no:cacheprovider"]);
+    let out = vigil_env(dir, env, &full)?;
+    let text = text(&out);
+    exited(&out, code)?;
+    let cases = junit_cases(&xml).map_err(|e| format!("{e}\n{text}"))?;
+    Ok((cases, text))
 }
 
 /// Runs `python -m pytest` in `dir`.
@@ -154,24 +170,31 @@ pub fn pytest(dir: &Path, args: &[&str]) -> Result<Output, Failed> {
     Ok(cmd.output()?)
 }
 
-/// Test key (`classname::name`) → outcome word, from a JUnit file. When pytest writes one test
-/// twice (a failed call plus a teardown error), the worse outcome wins.
-pub fn junit_outcomes(path: &Path) -> Result<BTreeMap<String, String>, String> {
+/// Calls `f` with each test case of a JUnit file and its key (`classname::name`).
+fn each_case(path: &Path, mut f: impl FnMut(String, roxmltree::Node)) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
     for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
         let key = format!(
             "{}::{}",
             case.attribute("classname").unwrap_or(""),
             case.attribute("name").unwrap_or("")
         );
+        f(key, case);
+    }
+    Ok(())
+}
+
+/// Test key (`classname::name`) → outcome word, from a JUnit file. When pytest writes one test
+/// twice (a failed call plus a teardown error), the worse outcome wins.
+pub fn junit_outcomes(path: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    each_case(path, |key, case| {
         let outcome = case_outcome(case);
-        let worse = map.get(&key).is_none_or(|old| rank(outcome) > rank(old));
-        if worse {
+        if map.get(&key).is_none_or(|old| rank(outcome) > rank(old)) {
             map.insert(key, outcome.to_string());
         }
-    }
+    })?;
     Ok(map)
 }
 
