@@ -1,13 +1,14 @@
 //! vigil: a test orchestrator for Python and Rust code bases.
 //!
 //! The pipeline (see DESIGN.md): [`discover`] → [`plan`] → [`execute`] → one [`events`]
-//! stream → [`report`]. [`session`] ties the stages together for one `vigil run`.
+//! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`.
 
 pub mod config;
 pub mod discover;
 pub mod events;
 pub mod execute;
 pub mod exit;
+pub mod history;
 pub mod plan;
 pub mod python;
 pub mod report;

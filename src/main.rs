@@ -12,11 +12,15 @@ use vigil::config::{self, Loaded};
 use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
+use vigil::history::{
+    BranchFilter, HistoryError, RegressionRule, Retention, Store, TrendOptions, Trends, FINDINGS,
+};
 use vigil::report::{
-    render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
+    render_plan, render_runs, render_tier_counts, render_timeline, render_trends, ColorChoice,
+    JunitReporter, Reporter, TerminalReporter,
 };
 use vigil::session::request::{self, Flags};
-use vigil::session::{self, Preview};
+use vigil::session::{self, HistorySettings, Preview};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +32,9 @@ struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]
     directory: Option<PathBuf>,
+    /// The history database (default: VIGIL_HISTORY, `[history] path`, .vigil/history.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    history: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +47,71 @@ enum Command {
     List(ListArgs),
     /// Show what a run would do, without running anything: order, workers, skips and why.
     Plan(PlanArgs),
+    /// Recent runs, or one test's timeline; `prune` and `import` manage the database.
+    History(HistoryArgs),
+    /// Pass rates, new failures, fixed, still failing, flaky, slowest, duration regressions.
+    Trends(TrendsArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct HistoryArgs {
+    #[command(subcommand)]
+    action: Option<HistoryAction>,
+    /// A test id: show its results across runs instead of the runs.
+    test: Option<String>,
+    /// How many runs (or results) to show.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// text or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
+}
+
+#[derive(Subcommand)]
+enum HistoryAction {
+    /// Delete runs beyond the retention limits (default: `[history] keep_runs/keep_days`).
+    Prune {
+        #[arg(long, value_name = "N")]
+        keep_runs: Option<u64>,
+        #[arg(long, value_name = "DAYS")]
+        keep_days: Option<u64>,
+    },
+}
+
+#[derive(Args)]
+struct TrendsArgs {
+    /// How many runs back to look.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+    /// Runs in the recent window.
+    #[arg(long, default_value_t = 5)]
+    recent: usize,
+    /// Runs in the window before it, the recent window is compared with.
+    #[arg(long, default_value_t = 5)]
+    baseline: usize,
+    /// Only runs of this branch (default: the latest run's branch).
+    #[arg(long, conflicts_with = "all_branches")]
+    branch: Option<String>,
+    /// Runs of every branch.
+    #[arg(long)]
+    all_branches: bool,
+    /// Also check these tests (globs over ids) for duration regressions, not only the
+    /// performance tier.
+    #[arg(long, value_name = "GLOB")]
+    perf: Vec<String>,
+    /// Welch's t on log durations a regression must reach.
+    #[arg(long, value_name = "T", default_value_t = 7.0)]
+    min_t: f64,
+    /// Slowdown of the median a regression must reach, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    min_change: f64,
+    /// Exit 1 when any of these is found: new-failure, still-failing, flaky, perf-regression.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    fail_on: Vec<String>,
+    /// text or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
 }
 
 #[derive(Args)]
@@ -96,6 +168,9 @@ struct RunArgs {
     /// Largest captured output kept per test section, in characters.
     #[arg(long, value_name = "CHARS", default_value_t = 1 << 20)]
     capture_cap: usize,
+    /// Do not record this run in history.
+    #[arg(long)]
+    no_history: bool,
 }
 
 #[derive(Args)]
@@ -165,10 +240,37 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         )));
     }
     let loaded = config::load(&invocation_dir).map_err(usage)?;
+    let history = cli.history;
     match cli.command {
-        Command::Run(args) => run(args, invocation_dir, &loaded),
+        Command::Run(args) => {
+            let mut flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
+            flags.history = history;
+            flags.no_history = args.no_history;
+            run(
+                flags,
+                args.junit,
+                args.verbose,
+                &args.color,
+                invocation_dir,
+                &loaded,
+            )
+        }
         Command::List(args) => list(args, invocation_dir, &loaded),
-        Command::Plan(args) => plan(args, invocation_dir, &loaded),
+        Command::Plan(args) => {
+            let mut flags = flags(args.selection, args.jobs, None, 1 << 20);
+            flags.history = history;
+            plan(flags, &args.format, invocation_dir, &loaded)
+        }
+        Command::History(args) => {
+            let settings =
+                request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
+            history_command(args, &settings)
+        }
+        Command::Trends(args) => {
+            let settings =
+                request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
+            trends(args, &settings)
+        }
     }
 }
 
@@ -186,11 +288,20 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
         jobs,
         timeout,
         capture_cap: cap,
+        history: None,
+        no_history: false,
     }
 }
 
-fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let color = match args.color.as_str() {
+fn run(
+    flags: Flags,
+    junit: Option<PathBuf>,
+    verbose: bool,
+    color: &str,
+    invocation_dir: PathBuf,
+    loaded: &Loaded,
+) -> Result<ExitCode, Failure> {
+    let color = match color {
         "always" => ColorChoice::Always,
         "never" => ColorChoice::Never,
         "auto" => ColorChoice::Auto,
@@ -200,15 +311,18 @@ fn run(args: RunArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCo
             )))
         }
     };
-    let flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let mut reporters: Vec<Box<dyn Reporter>> =
-        vec![Box::new(TerminalReporter::stdout(color, args.verbose))];
-    if let Some(path) = args.junit.or(resolved.junit) {
+        vec![Box::new(TerminalReporter::stdout(color, verbose))];
+    if let Some(path) = junit.or(resolved.junit) {
         reporters.push(Box::new(JunitReporter::new(discover::absolute(
             &invocation_dir,
             &path,
         ))));
+    }
+    // History goes last: it is written after the files a person looks at first.
+    if let Some(recorder) = session::recorder(&resolved.request).map_err(usage)? {
+        reporters.push(Box::new(recorder));
     }
     let cancel = install_signal_handlers();
     let outcome = session::run(&resolved.request, &mut reporters, &cancel)
@@ -274,22 +388,16 @@ fn list_files(paths: &[String], invocation_dir: &Path) -> Result<ExitCode, Failu
     })
 }
 
-fn plan(args: PlanArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {
-    let json = match args.format.as_str() {
-        "json" => true,
-        "text" => false,
-        other => {
-            return Err(usage(anyhow::anyhow!(
-                "--format takes text or json, not {other:?}"
-            )))
-        }
-    };
-    let flags = flags(args.selection, args.jobs, None, 1 << 20);
+fn plan(
+    flags: Flags,
+    format: &str,
+    invocation_dir: PathBuf,
+    loaded: &Loaded,
+) -> Result<ExitCode, Failure> {
+    let json = json_format(format)?;
     let preview = preview(flags, &invocation_dir, loaded)?;
     if json {
-        let text = serde_json::to_string_pretty(&preview)
-            .map_err(|e| (ExitCode::InternalError, e.into()))?;
-        println!("{text}");
+        print_json(&preview)?;
     } else {
         print!("{}", render_plan(&preview));
     }
@@ -300,4 +408,149 @@ fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Previ
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
     session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))
+}
+
+/// `--format`: true for json, false for text.
+fn json_format(format: &str) -> Result<bool, Failure> {
+    match format {
+        "json" => Ok(true),
+        "text" => Ok(false),
+        other => Err(usage(anyhow::anyhow!(
+            "--format takes text or json, not {other:?}"
+        ))),
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| (ExitCode::InternalError, e.into()))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn history_error(error: HistoryError) -> Failure {
+    let code = match error {
+        HistoryError::Query(_) | HistoryError::TooNew { .. } => ExitCode::UsageError,
+        _ => ExitCode::InternalError,
+    };
+    (code, error.into())
+}
+
+fn history_command(args: HistoryArgs, settings: &HistorySettings) -> Result<ExitCode, Failure> {
+    if let Some(HistoryAction::Prune {
+        keep_runs,
+        keep_days,
+    }) = args.action
+    {
+        let mut store = Store::open_existing(&settings.path).map_err(history_error)?;
+        let retention = Retention {
+            keep_runs: keep_runs.or(settings.retention.keep_runs),
+            keep_days: keep_days.or(settings.retention.keep_days),
+        };
+        if retention == Retention::default() {
+            return Err(usage(anyhow::anyhow!(
+                "nothing to prune by: give --keep-runs / --keep-days or set them in [history]"
+            )));
+        }
+        let gone = retention.apply(&mut store).map_err(history_error)?;
+        let (runs, _) = store.counts().map_err(history_error)?;
+        println!(
+            "pruned {gone} runs, {runs} left in {}",
+            settings.path.display()
+        );
+        return Ok(ExitCode::Ok);
+    }
+    let json = json_format(&args.format)?;
+    let store = Store::open_existing(&settings.path).map_err(history_error)?;
+    match args.test {
+        Some(test) => {
+            let points = store
+                .test_timeline(&test, args.limit)
+                .map_err(history_error)?;
+            if points.is_empty() {
+                let like = store.tests_like(&test, 5).map_err(history_error)?;
+                let hint = if like.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean: {}", like.join(", "))
+                };
+                return Err(usage(anyhow::anyhow!(
+                    "no results for test {test:?} in history{hint}"
+                )));
+            }
+            if json {
+                print_json(&points)?;
+            } else {
+                print!("{}", render_timeline(&test, &points));
+            }
+        }
+        None => {
+            let runs = store.recent_runs(args.limit).map_err(history_error)?;
+            if json {
+                print_json(&runs)?;
+            } else {
+                print!("{}", render_runs(&runs));
+            }
+        }
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn trends(args: TrendsArgs, settings: &HistorySettings) -> Result<ExitCode, Failure> {
+    let json = json_format(&args.format)?;
+    if let Some(kind) = args
+        .fail_on
+        .iter()
+        .find(|k| !FINDINGS.contains(&k.as_str()))
+    {
+        return Err(usage(anyhow::anyhow!(
+            "--fail-on takes {}, not {kind:?}",
+            FINDINGS.join(", ")
+        )));
+    }
+    let mut perf = globset::GlobSetBuilder::new();
+    for pattern in &args.perf {
+        perf.add(
+            globset::Glob::new(pattern)
+                .map_err(|e| usage(anyhow::anyhow!("--perf {pattern:?}: {e}")))?,
+        );
+    }
+    let options = TrendOptions {
+        branch: match (args.branch, args.all_branches) {
+            (Some(name), _) => BranchFilter::Named(name),
+            (None, true) => BranchFilter::All,
+            (None, false) => BranchFilter::Latest,
+        },
+        runs: args.runs.max(1),
+        recent: args.recent.max(1),
+        baseline: args.baseline.max(1),
+        perf_tests: perf
+            .build()
+            .map_err(|e| usage(anyhow::anyhow!("--perf: {e}")))?,
+        rule: RegressionRule {
+            min_t: args.min_t,
+            min_change: args.min_change / 100.0,
+        },
+        ..TrendOptions::default()
+    };
+    let store = Store::open_existing(&settings.path).map_err(history_error)?;
+    let found = Trends::compute(&store, &options).map_err(history_error)?;
+    if json {
+        print_json(&found)?;
+    } else {
+        print!("{}", render_trends(&found));
+    }
+    let failing: Vec<&String> = args.fail_on.iter().filter(|k| found.has(k)).collect();
+    if !failing.is_empty() {
+        eprintln!(
+            "vigil: trends found: {}",
+            failing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(ExitCode::TestsFailed);
+    }
+    Ok(ExitCode::Ok)
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use profiles::Profile;
-pub use schema::{NativeTable, Table, TierTable};
+pub use schema::{HistoryTable, NativeTable, Table, TierTable};
 
 use crate::plan::CapabilityConfig;
 
@@ -73,6 +73,15 @@ impl Loaded {
         explicit
             .or_else(implied)
             .filter(|n| n.enabled != Some(false))
+    }
+
+    /// The `[history]` table (all defaults when absent).
+    pub fn history(&self) -> HistoryTable {
+        self.table
+            .history
+            .as_ref()
+            .map(|h| h.get_ref().clone())
+            .unwrap_or_default()
     }
 
     /// An error about the value at `span` of this file (for checks made after parsing).
@@ -211,6 +220,7 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
             ),
             ("tiers", profile.tiers.as_ref().map(|s| s.span())),
             ("native", profile.native.as_ref().map(|s| s.span())),
+            ("history", profile.history.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((

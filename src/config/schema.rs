@@ -10,7 +10,7 @@ use toml::Spanned;
 use crate::plan::CapabilityConfig;
 
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
-/// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`) are only valid at the
+/// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +35,21 @@ pub struct Table {
     pub capabilities: Option<Spanned<BTreeMap<String, CapabilityConfig>>>,
     pub tiers: Option<Spanned<BTreeMap<String, TierTable>>>,
     pub native: Option<Spanned<NativeTable>>,
+    pub history: Option<Spanned<HistoryTable>>,
+}
+
+/// `[history]`: where runs are recorded and how many are kept.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryTable {
+    /// Off switch: no run is recorded (queries still read an existing database).
+    pub enabled: Option<bool>,
+    /// The database, relative to the config file's directory (default `.vigil/history.db`).
+    pub path: Option<PathBuf>,
+    /// Keep only the newest N runs.
+    pub keep_runs: Option<u64>,
+    /// Drop runs older than N days.
+    pub keep_days: Option<u64>,
 }
 
 /// `[tiers.NAME]`: a custom tier, or other directory / marker names for a built-in one.

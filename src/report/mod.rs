@@ -1,11 +1,14 @@
 //! Reporting: consumers of the event stream. Each reporter sees every event in order and
 //! renders it its own way (terminal, JUnit); none of them talks to the executor.
 
+mod history_tables;
 mod junit;
 mod plan;
 mod summary;
 mod terminal;
+mod text_table;
 
+pub use history_tables::{render_runs, render_timeline, render_trends};
 pub use junit::{junit_names, JunitReporter};
 pub use plan::{render_plan, render_tier_counts};
 pub use summary::render_summary;
@@ -22,6 +25,8 @@ pub enum ReportError {
     },
     #[error("cannot serialize the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
+    #[error("cannot record the run in history: {0}")]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// A consumer of the event stream.

@@ -3,6 +3,7 @@
 //! to every reporter.
 
 mod fanout;
+mod history;
 mod prepare;
 mod preview;
 pub mod request;
@@ -20,10 +21,11 @@ use crate::execute::{self, ExecuteError, ExecuteOptions, Execution, Work};
 use crate::exit::ExitCode;
 use crate::plan::capabilities::CapabilityConfig;
 use crate::plan::tiers::{self, TierError};
-use crate::plan::{self, FileSizeEstimate, Tiers};
+use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
 
 use fanout::Fanout;
+pub use history::{recorder, HistorySettings};
 pub use prepare::{native_tier, Prepared};
 pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
 
@@ -42,6 +44,8 @@ pub struct RunRequest {
     pub python: PathBuf,
     pub capture_cap: usize,
     pub planning: Planning,
+    /// Where runs are recorded and durations come from; `None` when there is no history.
+    pub history: Option<HistorySettings>,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -139,6 +143,7 @@ pub fn run(
     let (discovery, python_paths) = discover_python(request)?;
     let rootdir = discovery.config.rootdir.clone();
     let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
+    let estimate = history::estimate(request, &rootdir, &discovery.files);
     let native = selected_native(request, &prepared.native);
     let waves = waves(&request.planning)?;
     let native_tiers = native
@@ -159,7 +164,7 @@ pub fn run(
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),
         files: discovery.files.len(),
-        workers: starting_workers(request, &discovery, &prepared, native.len()),
+        workers: starting_workers(request, &discovery, &prepared, native.len(), &*estimate),
     });
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
@@ -167,7 +172,9 @@ pub fn run(
     let mut execution = Execution::default();
     for (index, wave) in waves.iter().enumerate() {
         let gated = fanout.gate(&wave.tiers, &request.planning.gates);
-        let work = wave_work(request, &discovery, &prepared, &native, wave, &gated);
+        let work = wave_work(
+            request, &discovery, &prepared, &native, wave, &gated, &*estimate,
+        );
         for skipped in &work.gated_native {
             fanout.send(Event::TestFinished(skipped.clone()));
         }
@@ -210,10 +217,18 @@ pub fn run(
         exit: outcome.exit,
         duration: started.elapsed(),
     });
+    // Every reporter finishes even when one fails: a JUnit file that cannot be written must
+    // not cost the run its history, nor the other way round.
+    let mut first_error = None;
     for reporter in reporters.iter_mut() {
-        reporter.finish()?;
+        if let Err(error) = reporter.finish() {
+            first_error.get_or_insert(error);
+        }
     }
-    Ok(outcome)
+    match first_error {
+        Some(error) => Err(error.into()),
+        None => Ok(outcome),
+    }
 }
 
 /// Processes the first wave starts at most: pytest workers (files joined by dependencies
@@ -223,13 +238,9 @@ fn starting_workers(
     discovery: &Discovery,
     prepared: &Prepared,
     native: usize,
+    estimate: &dyn Estimate,
 ) -> usize {
-    let python = plan::balance(
-        &discovery.files,
-        &prepared.groups,
-        request.jobs,
-        &FileSizeEstimate,
-    );
+    let python = plan::balance(&discovery.files, &prepared.groups, request.jobs, estimate);
     (python.len() + native).min(request.jobs).max(1)
 }
 
@@ -283,6 +294,7 @@ fn wave_work(
     native: &[NativeTest],
     wave: &Wave,
     gated: &BTreeMap<String, String>,
+    estimate: &dyn Estimate,
 ) -> WaveWork {
     let in_wave = |tier: &str| !wave.filtered || wave.tiers.iter().any(|t| t == tier);
     let files: Vec<_> = discovery
@@ -294,7 +306,7 @@ fn wave_work(
         })
         .cloned()
         .collect();
-    let batches = plan::balance(&files, &prepared.groups, request.jobs, &FileSizeEstimate);
+    let batches = plan::balance(&files, &prepared.groups, request.jobs, estimate);
     let mut work = WaveWork {
         batches,
         native: vec![],

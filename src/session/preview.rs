@@ -53,6 +53,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
     let rootdir = discovery.config.rootdir.clone();
     let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
     let native = selected_native(request, &prepared.native);
+    let estimate = super::history::estimate(request, &rootdir, &discovery.files);
     let mut errors: Vec<String> = prepared
         .native_errors
         .iter()
@@ -67,6 +68,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
             &native,
             &wave,
             &BTreeMap::new(),
+            &*estimate,
         );
         let plan = plugin_plan(request, &prepared, &wave, &BTreeMap::new());
         let mut options = execute_options(request, rootdir.clone(), plan);

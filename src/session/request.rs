@@ -9,7 +9,8 @@ use crate::config::{ConfigError, Loaded, Profile};
 use crate::plan::Tiers;
 use crate::python;
 
-use super::{NativeRequest, Planning, RunRequest};
+use super::{HistorySettings, NativeRequest, Planning, RunRequest};
+use crate::history::{self, Retention};
 
 /// The flags a command line can give (all optional but the selection).
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,10 @@ pub struct Flags {
     pub jobs: Option<usize>,
     pub timeout: Option<f64>,
     pub capture_cap: usize,
+    /// `--history PATH`.
+    pub history: Option<PathBuf>,
+    /// `--no-history`: this run is not recorded.
+    pub no_history: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,12 @@ pub fn resolve(
         timeout: timeout.map(Duration::from_secs_f64),
         capture_cap: flags.capture_cap,
         planning,
+        history: Some(history_settings(
+            flags.history.as_deref(),
+            flags.no_history,
+            invocation_dir,
+            loaded,
+        )),
     };
     Ok(Resolved {
         request,
@@ -140,6 +151,38 @@ fn interpreter(
         configured.as_deref(),
         &[invocation_dir, project_dir],
     )
+}
+
+/// The history database: `--history`, then `VIGIL_HISTORY`, then `[history] path`, then
+/// `.vigil/history.db` beside the config (or in the invocation directory without one).
+pub fn history_settings(
+    flag: Option<&Path>,
+    no_history: bool,
+    invocation_dir: &Path,
+    loaded: &Loaded,
+) -> HistorySettings {
+    let table = loaded.history();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| invocation_dir.to_path_buf());
+    let from_user = flag
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("VIGIL_HISTORY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        // Typed paths are relative to where they were typed, as with --python.
+        .map(|p| cwd.join(p));
+    let path = from_user
+        .or_else(|| table.path.as_ref().map(|p| loaded.resolve(p)))
+        .unwrap_or_else(|| history::default_path(loaded.dir().unwrap_or(invocation_dir)));
+    HistorySettings {
+        path,
+        record: !no_history && table.enabled != Some(false),
+        retention: Retention {
+            keep_runs: table.keep_runs,
+            keep_days: table.keep_days,
+        },
+    }
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>, RequestError> {

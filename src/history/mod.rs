@@ -1,0 +1,65 @@
+//! The run history: a SQLite database (`.vigil/history.db` by default) that every run lands in,
+//! one transaction per run, and the queries over it (recent runs, one test's timeline, trends,
+//! flakiness, duration regressions) plus the duration estimate the scheduler balances with.
+
+mod durations;
+mod flaky;
+mod git;
+mod outcome_codes;
+mod prune;
+mod record;
+mod recorder;
+mod regressions;
+mod schema;
+mod store;
+mod timeline;
+mod trends;
+mod window;
+
+pub use durations::HistoryEstimate;
+pub use flaky::Flaky;
+pub use git::GitInfo;
+pub use prune::Retention;
+pub use record::{ResultRecord, RunRecord};
+pub use recorder::{result_record, HistoryRecorder};
+pub use regressions::{Comparison, RegressionRule};
+pub use store::Store;
+pub use timeline::{RunSummary, TestPoint};
+pub use trends::{
+    Change, Regression, Slow, StillFailing, TierRate, TrendOptions, Trends, FINDINGS,
+};
+pub use window::BranchFilter;
+
+use std::path::{Path, PathBuf};
+
+/// Where history lives when neither `--history` nor config says: beside the project's config,
+/// or in the directory vigil was started in.
+pub fn default_path(project_dir: &Path) -> PathBuf {
+    project_dir.join(".vigil").join("history.db")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("history database {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "history database {} has schema version {found}, newer than this vigil knows ({known}); \
+         use a newer vigil or another --history path",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{0}")]
+    Query(String),
+}

@@ -1,0 +1,54 @@
+//! Retention: `[history] keep_runs` / `keep_days`, applied after each recorded run and by
+//! `vigil history prune`. A run and its results go in one transaction.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde::Deserialize;
+
+use super::record::now_ms;
+use super::store::Store;
+use super::HistoryError;
+
+/// How much history to keep; `None` keeps everything on that axis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Retention {
+    pub keep_runs: Option<u64>,
+    pub keep_days: Option<u64>,
+}
+
+impl Retention {
+    /// Deletes runs beyond the limits; returns how many went.
+    pub fn apply(&self, store: &mut Store) -> Result<usize, HistoryError> {
+        if self.keep_runs.is_none() && self.keep_days.is_none() {
+            return Ok(0);
+        }
+        let cutoff_ms = self
+            .keep_days
+            .map_or(i64::MIN, |days| now_ms() - days as i64 * 86_400_000);
+        let keep = self
+            .keep_runs
+            .map_or(i64::MAX, |n| n.min(i64::MAX as u64) as i64);
+        delete_beyond(&mut store.conn, cutoff_ms, keep).map_err(|e| store.error(e))
+    }
+}
+
+/// Deletes runs started before `cutoff_ms` or older than the newest `keep`, with their results.
+fn delete_beyond(conn: &mut Connection, cutoff_ms: i64, keep: i64) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)",
+        [],
+    )?;
+    tx.execute("DELETE FROM doomed", [])?;
+    tx.execute(
+        "INSERT INTO doomed SELECT id FROM runs WHERE started_ms < ?1
+         OR id NOT IN (SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?2)",
+        params![cutoff_ms, keep],
+    )?;
+    tx.execute(
+        "DELETE FROM results WHERE run_id IN (SELECT id FROM doomed)",
+        [],
+    )?;
+    let gone = tx.execute("DELETE FROM runs WHERE id IN (SELECT id FROM doomed)", [])?;
+    tx.commit()?;
+    Ok(gone)
+}

@@ -1,0 +1,63 @@
+//! What one run leaves in history: the run's facts and one record per test result.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::events::{Outcome, Tally};
+
+use super::git::GitInfo;
+
+/// One run, as it is written in one transaction.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunRecord {
+    /// Unix time in milliseconds.
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    pub git: GitInfo,
+    pub profile: Option<String>,
+    pub host: Option<String>,
+    /// What was asked for: paths, `-k`, `-m`, tiers (JSON).
+    pub selection: Option<String>,
+    /// The tiers the run covered, comma-separated.
+    pub tiers: Option<String>,
+    pub tally: Tally,
+    pub duration: Duration,
+    pub exit_code: i32,
+    pub interrupted: bool,
+    /// `vigil`, or `junit:FILE` for an imported report.
+    pub source: String,
+    pub results: Vec<ResultRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultRecord {
+    pub test: String,
+    pub tier: Option<String>,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// 1 for the first try; retries count up (the retry policy's attempts).
+    pub attempt: u32,
+    /// The first problem's one-line message, for failures and errors.
+    pub message: Option<String>,
+    /// The diagnosis fingerprint, once diagnosis computes one.
+    pub fingerprint: Option<String>,
+}
+
+impl RunRecord {
+    /// The run's counts recomputed from its results (for imports, which have no tally).
+    pub fn tally_results(&mut self) {
+        let mut tally = Tally::default();
+        for result in &self.results {
+            tally.add(result.outcome);
+        }
+        self.tally = tally;
+    }
+}
+
+/// Now, as Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,68 @@
+//! The reporter that turns a run's event stream into one history record, written when the run
+//! finishes (also when it was interrupted: the results so far are still history).
+
+use crate::events::{Event, TestResult};
+use crate::exit::ExitCode;
+use crate::report::{ReportError, Reporter};
+
+use super::prune::Retention;
+use super::record::{now_ms, ResultRecord, RunRecord};
+use super::store::Store;
+
+pub struct HistoryRecorder {
+    store: Store,
+    run: RunRecord,
+    retention: Retention,
+}
+
+impl HistoryRecorder {
+    /// `run` carries what is known before the run starts (git, profile, host, selection);
+    /// the store is opened now so a bad `--history` path fails before any test runs.
+    pub fn new(store: Store, mut run: RunRecord, retention: Retention) -> HistoryRecorder {
+        run.started_ms = now_ms();
+        run.source = "vigil".to_string();
+        HistoryRecorder {
+            store,
+            run,
+            retention,
+        }
+    }
+}
+
+impl Reporter for HistoryRecorder {
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::TestFinished(result) => self.run.results.push(result_record(result)),
+            Event::RunFinished {
+                tally,
+                exit,
+                duration,
+            } => {
+                self.run.tally = tally.clone();
+                self.run.exit_code = exit.code();
+                self.run.interrupted = *exit == ExitCode::Interrupted;
+                self.run.duration = *duration;
+                self.run.ended_ms = now_ms();
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        self.store.record(&self.run)?;
+        self.retention.apply(&mut self.store)?;
+        Ok(())
+    }
+}
+
+pub fn result_record(result: &TestResult) -> ResultRecord {
+    ResultRecord {
+        test: result.id.clone(),
+        tier: result.tier.clone(),
+        outcome: result.outcome,
+        duration: result.duration,
+        attempt: 1,
+        message: result.problems.first().map(|p| p.message.clone()),
+        fingerprint: None,
+    }
+}

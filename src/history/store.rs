@@ -1,0 +1,241 @@
+//! Opening the history database (WAL, busy timeout, migrations) and writing a run into it in
+//! one transaction, so a killed writer leaves the run wholly there or wholly absent.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::events::Outcome;
+
+use super::outcome_codes::code;
+use super::record::RunRecord;
+use super::schema;
+use super::HistoryError;
+
+/// How long a writer waits for another vigil's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Store {
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+    /// Interned ids survive across runs written by this process: rows of `tests` and `tiers`
+    /// are never deleted, so an id once committed stays valid.
+    tests: Interner,
+    tiers: Interner,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut store = Store::new(
+            Connection::open(path).map_err(|e| sql_error(path, e))?,
+            path,
+        );
+        store.configure().map_err(|e| store.error(e))?;
+        store.check_version()?;
+        schema::migrate(&mut store.conn).map_err(|e| store.error(e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without creating or migrating it (queries, reports).
+    pub fn open_existing(path: &Path) -> Result<Store, HistoryError> {
+        if !path.is_file() {
+            return Err(HistoryError::Query(format!(
+                "no history at {} yet: `vigil run` records one (or pass --history PATH)",
+                path.display()
+            )));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
+        let store = Store::new(conn, path);
+        store.configure().map_err(|e| store.error(e))?;
+        store.check_version()?;
+        if schema::version(&store.conn).map_err(|e| store.error(e))? < schema::VERSION {
+            // An older vigil wrote it: reopen through the migrating path.
+            return Store::open(path);
+        }
+        Ok(store)
+    }
+
+    fn new(conn: Connection, path: &Path) -> Store {
+        Store {
+            conn,
+            path: path.to_path_buf(),
+            tests: Interner::new("tests"),
+            tiers: Interner::new("tiers"),
+        }
+    }
+
+    fn configure(&self) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers and one writer work at once; NORMAL sync is durable across a
+        // process kill (the case that matters here), only an OS crash may lose the last run.
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
+    }
+
+    fn check_version(&self) -> Result<(), HistoryError> {
+        let found = schema::version(&self.conn).map_err(|e| self.error(e))?;
+        if found > schema::VERSION {
+            return Err(HistoryError::TooNew {
+                path: self.path.clone(),
+                found,
+                known: schema::VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn error(&self, source: rusqlite::Error) -> HistoryError {
+        sql_error(&self.path, source)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the run and all its results in one transaction; returns the run's id.
+    pub fn record(&mut self, run: &RunRecord) -> Result<i64, HistoryError> {
+        let written = write_run(&mut self.conn, run, &mut self.tests, &mut self.tiers);
+        if written.is_err() {
+            // The transaction rolled back: ids it interned are gone.
+            self.tests.cache.clear();
+            self.tiers.cache.clear();
+        }
+        written.map_err(|e| sql_error(&self.path, e))
+    }
+
+    /// How many runs and results the database holds.
+    pub fn counts(&self) -> Result<(i64, i64), HistoryError> {
+        let count = |sql: &str| self.conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+        let runs = count("SELECT COUNT(*) FROM runs").map_err(|e| self.error(e))?;
+        let results = count("SELECT COUNT(*) FROM results").map_err(|e| self.error(e))?;
+        Ok((runs, results))
+    }
+}
+
+pub(super) fn sql_error(path: &Path, source: rusqlite::Error) -> HistoryError {
+    HistoryError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write_run(
+    conn: &mut Connection,
+    run: &RunRecord,
+    tests: &mut Interner,
+    tiers: &mut Interner,
+) -> rusqlite::Result<i64> {
+    // IMMEDIATE takes the write lock up front, so a concurrent writer waits (busy timeout)
+    // instead of failing halfway with SQLITE_BUSY on lock upgrade.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let run_id = insert_run(&tx, run)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO results
+             (run_id, test_id, attempt, tier_id, outcome, duration_us, message, fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for result in &run.results {
+            let test_id = tests.id(&tx, &result.test)?;
+            let tier_id = match &result.tier {
+                Some(tier) => Some(tiers.id(&tx, tier)?),
+                None => None,
+            };
+            insert.execute(params![
+                run_id,
+                test_id,
+                result.attempt,
+                tier_id,
+                code(result.outcome),
+                result.duration.as_micros() as i64,
+                result.message,
+                result.fingerprint,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(run_id)
+}
+
+fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i64> {
+    let n = |o: Outcome| run.tally.get(o) as i64;
+    tx.execute(
+        "INSERT INTO runs (started_ms, ended_ms, commit_sha, branch, dirty, profile, host,
+            selection, tiers, total, passed, failed, errors, skipped, xfailed, xpassed, crashed,
+            timed_out, duration_ms, exit_code, interrupted, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            ?18, ?19, ?20, ?21, ?22)",
+        params![
+            run.started_ms,
+            run.ended_ms,
+            run.git.commit,
+            run.git.branch,
+            run.git.dirty,
+            run.profile,
+            run.host,
+            run.selection,
+            run.tiers,
+            run.tally.total() as i64,
+            n(Outcome::Passed),
+            n(Outcome::Failed),
+            n(Outcome::Error),
+            n(Outcome::Skipped),
+            n(Outcome::XFailed),
+            n(Outcome::XPassed),
+            n(Outcome::Crashed),
+            n(Outcome::TimedOut),
+            run.duration.as_millis() as i64,
+            run.exit_code,
+            run.interrupted,
+            run.source,
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Name → id for an interned table (`tests`, `tiers`), cached for one transaction.
+struct Interner {
+    table: &'static str,
+    cache: HashMap<String, i64>,
+}
+
+impl Interner {
+    fn new(table: &'static str) -> Interner {
+        Interner {
+            table,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn id(&mut self, tx: &rusqlite::Transaction, name: &str) -> rusqlite::Result<i64> {
+        if let Some(&id) = self.cache.get(name) {
+            return Ok(id);
+        }
+        let select = format!("SELECT id FROM {} WHERE name = ?1", self.table);
+        let found = tx
+            .prepare_cached(&select)?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let insert = format!("INSERT INTO {} (name) VALUES (?1)", self.table);
+                tx.prepare_cached(&insert)?.execute([name])?;
+                tx.last_insert_rowid()
+            }
+        };
+        self.cache.insert(name.to_string(), id);
+        Ok(id)
+    }
+}
