@@ -1,6 +1,7 @@
 //! Integration tier: vigil driving real pytest processes on the fixture projects.
 
 mod fidelity;
+mod history;
 mod native;
 mod planning;
 mod processes;
@@ -15,5 +16,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(processes::trials());
     trials.extend(planning::trials());
     trials.extend(native::trials());
+    trials.extend(history::trials());
     trials
 }
