@@ -239,3 +239,101 @@ impl Interner {
         Ok(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{ResultRecord, Retention};
+
+    fn result(test: &str, outcome: Outcome) -> ResultRecord {
+        ResultRecord {
+            test: test.to_string(),
+            tier: Some("unit".to_string()),
+            outcome,
+            duration: Duration::from_millis(5),
+            attempt: 1,
+            message: outcome.is_failure().then(|| "boom".to_string()),
+            fingerprint: None,
+        }
+    }
+
+    fn run(started_ms: i64, results: Vec<ResultRecord>) -> RunRecord {
+        let mut run = RunRecord {
+            started_ms,
+            ended_ms: started_ms + 1000,
+            source: "vigil".into(),
+            results,
+            ..RunRecord::default()
+        };
+        run.tally_results();
+        run
+    }
+
+    #[test]
+    fn a_new_database_is_migrated_and_runs_round_trip() -> Result<(), HistoryError> {
+        let dir = tempfile::tempdir().map_err(|e| HistoryError::Query(e.to_string()))?;
+        let path = dir.path().join("nested/dir/history.db");
+        let mut store = Store::open(&path)?;
+        assert_eq!(schema::version(&store.conn).ok(), Some(schema::VERSION));
+        let results = vec![
+            result("t.py::a", Outcome::Passed),
+            result("t.py::b", Outcome::Failed),
+            // A repeated id replaces the earlier row instead of failing the whole run.
+            result("t.py::b", Outcome::Failed),
+        ];
+        let id = store.record(&run(1_000, results))?;
+        drop(store);
+        let store = Store::open_existing(&path)?;
+        assert_eq!(store.counts()?, (1, 2));
+        let summary = store.run(id)?.expect("the run is there");
+        assert_eq!((summary.total, summary.passed, summary.failed), (3, 1, 2));
+        let timeline = store.test_timeline("t.py::b", 10)?;
+        assert_eq!(timeline[0].message.as_deref(), Some("boom"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_database_from_a_newer_vigil_is_refused_untouched() -> Result<(), HistoryError> {
+        let dir = tempfile::tempdir().map_err(|e| HistoryError::Query(e.to_string()))?;
+        let path = dir.path().join("history.db");
+        let conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
+        conn.pragma_update(None, "user_version", 99)
+            .map_err(|e| sql_error(&path, e))?;
+        drop(conn);
+        let error = Store::open(&path).err().expect("refused");
+        assert!(
+            error.to_string().contains("schema version 99, newer"),
+            "{error}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn retention_drops_old_and_surplus_runs_with_their_results() -> Result<(), HistoryError> {
+        let dir = tempfile::tempdir().map_err(|e| HistoryError::Query(e.to_string()))?;
+        let mut store = Store::open(&dir.path().join("h.db"))?;
+        let now = super::super::record::now_ms();
+        let day = 86_400_000;
+        for started in [now - 10 * day, now - 3 * day, now - 2 * day, now - day] {
+            store.record(&run(started, vec![result("t.py::a", Outcome::Passed)]))?;
+        }
+        let by_age = Retention {
+            keep_runs: None,
+            keep_days: Some(5),
+        };
+        assert_eq!(by_age.apply(&mut store)?, 1);
+        let by_count = Retention {
+            keep_runs: Some(2),
+            keep_days: None,
+        };
+        assert_eq!(by_count.apply(&mut store)?, 1);
+        assert_eq!(store.counts()?, (2, 2));
+        let kept: Vec<i64> = store
+            .recent_runs(10)?
+            .iter()
+            .map(|r| r.started_ms)
+            .collect();
+        assert_eq!(kept, [now - day, now - 2 * day]);
+        Ok(())
+    }
+}

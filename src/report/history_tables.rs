@@ -293,3 +293,94 @@ fn first_line(message: Option<&str>) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::events::Outcome;
+    use crate::history::{GitInfo, ResultRecord, RunRecord, Store, TrendOptions};
+
+    /// Twelve runs a minute apart on two commits: `a` breaks in the last run, `b` gets fixed,
+    /// `c` always fails, `d` flakes on the first commit, `perf` doubles in the last five runs.
+    fn history(dir: &std::path::Path) -> Store {
+        let mut store = Store::open(&dir.join("h.db")).expect("open");
+        for n in 0..12i64 {
+            let last = n == 11;
+            let outcome = |pass: bool| {
+                if pass {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed
+                }
+            };
+            let perf_ms = if n >= 7 {
+                200 + n as u64
+            } else {
+                100 + n as u64 % 3
+            };
+            let tests = [
+                ("tests/unit/test_a.py::test_a", "unit", outcome(!last), 3),
+                ("tests/unit/test_b.py::test_b", "unit", outcome(last), 4),
+                ("tests/unit/test_c.py::test_<c>", "unit", outcome(false), 5),
+                ("tests/unit/test_d.py::test_d", "unit", outcome(n != 4), 6),
+                (
+                    "tests/performance/test_p.py::test_perf",
+                    "performance",
+                    Outcome::Passed,
+                    perf_ms,
+                ),
+            ];
+            let results = tests
+                .iter()
+                .map(|&(test, tier, outcome, ms)| ResultRecord {
+                    test: test.into(),
+                    tier: Some(tier.into()),
+                    outcome,
+                    duration: Duration::from_millis(ms),
+                    attempt: 1,
+                    message: outcome
+                        .is_failure()
+                        .then(|| format!("AssertionError: {test}\nmore")),
+                    fingerprint: None,
+                })
+                .collect();
+            let mut run = RunRecord {
+                started_ms: 1_767_225_600_000 + n * 60_000,
+                ended_ms: 1_767_225_600_000 + n * 60_000 + 1_500,
+                git: GitInfo {
+                    commit: Some(
+                        if last {
+                            "bbbbbbbbbbbbbbbb"
+                        } else {
+                            "aaaaaaaaaaaaaaaa"
+                        }
+                        .into(),
+                    ),
+                    branch: Some("main".into()),
+                    dirty: Some(false),
+                },
+                profile: Some("ci".into()),
+                duration: Duration::from_millis(1_500),
+                exit_code: 1,
+                source: "vigil".into(),
+                results,
+                ..RunRecord::default()
+            };
+            run.tally_results();
+            store.record(&run).expect("record");
+        }
+        store
+    }
+
+    #[test]
+    fn trends_and_runs_render_as_tables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = history(dir.path());
+        let trends = Trends::compute(&store, &TrendOptions::default()).expect("trends");
+        insta::assert_snapshot!("trends", render_trends(&trends));
+        let runs = store.recent_runs(3).expect("runs");
+        insta::assert_snapshot!("runs", render_runs(&runs));
+    }
+}
