@@ -1,5 +1,6 @@
 //! Real signals against a real run: SIGINT to vigil after a delay, then the checks every
-//! interrupted run must pass (exit 2, well-formed JUnit, no process left behind).
+//! interrupted run must pass (exit 2, well-formed JUnit, the run in history marked
+//! interrupted, no process left behind).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -74,8 +75,22 @@ pub fn interrupt_run(fixture: &str, delay: Duration) -> TestResult {
     check(!outcomes.contains_key("tests.test_hang::test_hang"), || {
         format!("the interrupted test got an outcome: {outcomes:?}")
     })?;
+    recorded_as_interrupted(dir.path(), outcomes.len())?;
     let left = processes_in(dir.path());
     check(left.is_empty(), || {
         format!("processes survived the run: {left:?}")
     })
+}
+
+/// The partial results of an interrupted run still land in history, flagged as such: as many
+/// results as the JUnit report has.
+fn recorded_as_interrupted(dir: &Path, results: usize) -> TestResult {
+    let out = super::vigil(dir, &["history", "--format", "json"])?;
+    super::exited(&out, 0)?;
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let run = &runs[0];
+    check(
+        run["interrupted"] == true && run["exit_code"] == 2 && run["total"] == results,
+        || format!("the interrupted run with its {results} results: {runs:#}"),
+    )
 }
