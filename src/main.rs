@@ -311,6 +311,8 @@ fn run(
             )))
         }
     };
+    // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
+    let cancel = install_signal_handlers();
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let mut reporters: Vec<Box<dyn Reporter>> =
         vec![Box::new(TerminalReporter::stdout(color, verbose))];
@@ -321,10 +323,19 @@ fn run(
         ))));
     }
     // History goes last: it is written after the files a person looks at first.
-    if let Some(recorder) = session::recorder(&resolved.request).map_err(usage)? {
-        reporters.push(Box::new(recorder));
+    // A database the user named must open; the default one only costs a warning, so a
+    // read-only checkout still runs its tests (as pytest does without its cache).
+    let explicit = resolved
+        .request
+        .history
+        .as_ref()
+        .is_some_and(|h| h.explicit);
+    match session::recorder(&resolved.request) {
+        Ok(Some(recorder)) => reporters.push(Box::new(recorder)),
+        Ok(None) => {}
+        Err(error) if explicit => return Err(usage(error)),
+        Err(error) => eprintln!("vigil: warning: this run is not recorded in history: {error}"),
     }
-    let cancel = install_signal_handlers();
     let outcome = session::run(&resolved.request, &mut reporters, &cancel)
         .map_err(|e| (e.exit_code(), e.into()))?;
     if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =

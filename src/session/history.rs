@@ -15,12 +15,15 @@ use super::RunRequest;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistorySettings {
     pub path: PathBuf,
+    /// Named by `--history` or `VIGIL_HISTORY`: failing to open it is an error, not a warning.
+    pub explicit: bool,
     /// False for `--no-history` / `[history] enabled = false`: read for estimates, never written.
     pub record: bool,
     pub retention: Retention,
 }
 
-/// The reporter that records this run, or `None` when recording is off.
+/// The reporter that records this run, or `None` when recording is off. The caller decides
+/// what an error costs (see [`HistorySettings::explicit`]).
 pub fn recorder(request: &RunRequest) -> Result<Option<HistoryRecorder>, HistoryError> {
     let Some(settings) = request.history.as_ref().filter(|h| h.record) else {
         return Ok(None);

@@ -172,11 +172,13 @@ pub fn history_settings(
         })
         // Typed paths are relative to where they were typed, as with --python.
         .map(|p| cwd.join(p));
+    let explicit = from_user.is_some();
     let path = from_user
         .or_else(|| table.path.as_ref().map(|p| loaded.resolve(p)))
         .unwrap_or_else(|| history::default_path(loaded.dir().unwrap_or(invocation_dir)));
     HistorySettings {
         path,
+        explicit,
         record: !no_history && table.enabled != Some(false),
         retention: Retention {
             keep_runs: table.keep_runs,

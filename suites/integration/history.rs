@@ -27,6 +27,10 @@ pub fn trials() -> Vec<Trial> {
             no_history_and_retention,
         ),
         Trial::test(
+            "history::record::an_unusable_default_warns_an_unusable_flag_fails",
+            unusable_history,
+        ),
+        Trial::test(
             "history::durations::history_rebalances_a_small_slow_file",
             durations_rebalance,
         ),
@@ -229,6 +233,26 @@ fn no_history_and_retention() -> TestResult {
         support::text(&pruned).contains("pruned 1 runs, 1 left"),
         || support::text(&pruned),
     )
+}
+
+fn unusable_history() -> TestResult {
+    let dir = support::fixture("history")?;
+    // A file where the .vigil directory should be: unusable even for root.
+    std::fs::write(dir.path().join(".vigil"), "not a directory")?;
+    let out = support::vigil(dir.path(), &["run", "tests/unit"])?;
+    exited(&out, 1)?;
+    let text = support::text(&out);
+    check(
+        text.contains("warning: this run is not recorded in history") && text.contains("2 failed"),
+        || format!("the default history may fail, the tests still run: {text}"),
+    )?;
+    let named = dir.path().join(".vigil").join("h.db");
+    let named = named.to_string_lossy();
+    let out = support::vigil(dir.path(), &["--history", &named, "run", "tests/unit"])?;
+    exited(&out, 4)?;
+    check(support::text(&out).contains("cannot create"), || {
+        support::text(&out)
+    })
 }
 
 /// Worker contents of the first wave of `vigil plan -j 2`, as sorted file lists.
