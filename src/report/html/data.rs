@@ -11,12 +11,15 @@ use super::HtmlOptions;
 /// How many of the slowest tests get a line in the duration chart.
 pub const SLOWEST: usize = 5;
 
+/// A test and its (run id, seconds) points, oldest run first.
+pub type DurationSeries = (String, Vec<(i64, f64)>);
+
 pub struct ReportData {
     pub run: RunSummary,
     pub results: Vec<RunResult>,
     pub trends: Trends,
-    /// The slowest tests, slowest first: (test, [(run id, seconds)]) over the window.
-    pub durations: Vec<(String, Vec<(i64, f64)>)>,
+    /// The slowest tests, slowest first, over the window.
+    pub durations: Vec<DurationSeries>,
     /// The run was chosen with `--run` (the charts then mark it).
     pub chosen: bool,
     /// Whose runs the window holds, in words ("branch main", "all branches").
@@ -73,10 +76,7 @@ fn window_branch(run: &RunSummary, latest: &RunSummary) -> BranchFilter {
     }
 }
 
-fn slowest_durations(
-    store: &Store,
-    trends: &Trends,
-) -> Result<Vec<(String, Vec<(i64, f64)>)>, HistoryError> {
+fn slowest_durations(store: &Store, trends: &Trends) -> Result<Vec<DurationSeries>, HistoryError> {
     let names: Vec<String> = trends
         .slowest_tests
         .iter()

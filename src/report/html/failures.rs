@@ -30,7 +30,7 @@ pub fn group_failures(results: &[RunResult]) -> Vec<Group<'_>> {
         .map(|(key, results)| Group { key, results })
         .collect();
     // Stable sort: equal sizes keep the key order of the map.
-    groups.sort_by(|a, b| b.results.len().cmp(&a.results.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.results.len()));
     groups
 }
 
