@@ -62,7 +62,8 @@ fn fixed_history_snapshot() -> TestResult {
     Ok(())
 }
 
-/// `--run 4` titles the page with run 3, marks it in the charts, and shows its failures; an unknown run is a usage error.
+/// `--run 4` titles the page with run 4, marks it in the charts, and shows its failures; an
+/// unknown run is a usage error.
 fn older_run() -> TestResult {
     let (_dir, page) = fixed_report(&["--run", "4"])?;
     let html = std::fs::read_to_string(&page)?;
