@@ -15,6 +15,7 @@ use vigil::exit::ExitCode;
 use vigil::history::{
     BranchFilter, HistoryError, RegressionRule, Retention, Store, TrendOptions, Trends, FINDINGS,
 };
+use vigil::report::html::{render_html, write_html, HtmlOptions};
 use vigil::report::{
     render_plan, render_runs, render_tier_counts, render_timeline, render_trends, ColorChoice,
     JunitReporter, Reporter, TerminalReporter,
@@ -51,6 +52,21 @@ enum Command {
     History(HistoryArgs),
     /// Pass rates, new failures, fixed, still failing, flaky, slowest, duration regressions.
     Trends(TrendsArgs),
+    /// Write a self-contained HTML report of a run and the trends before it.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Write the HTML report to PATH (one file, no network needed to view it).
+    #[arg(long, value_name = "PATH")]
+    html: PathBuf,
+    /// How many runs back the trend charts look.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    runs: usize,
+    /// Report on this run instead of the latest (ids as `vigil history` lists them).
+    #[arg(long, value_name = "ID")]
+    run: Option<i64>,
 }
 
 #[derive(Args)]
@@ -270,6 +286,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let settings =
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
             trends(args, &settings)
+        }
+        Command::Report(args) => {
+            let settings =
+                request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
+            let path = discover::absolute(&invocation_dir, &args.html);
+            html_report(args, &path, &settings)
         }
     }
 }
@@ -504,6 +526,23 @@ fn history_command(args: HistoryArgs, settings: &HistorySettings) -> Result<Exit
             }
         }
     }
+    Ok(ExitCode::Ok)
+}
+
+/// `vigil report --html`: renders from history, then writes the file in one rename.
+fn html_report(
+    args: ReportArgs,
+    path: &Path,
+    settings: &HistorySettings,
+) -> Result<ExitCode, Failure> {
+    let store = Store::open_existing(&settings.path).map_err(history_error)?;
+    let options = HtmlOptions {
+        runs: args.runs.max(1),
+        run: args.run,
+    };
+    let page = render_html(&store, &options).map_err(history_error)?;
+    write_html(path, &page).map_err(usage)?;
+    println!("wrote {}", path.display());
     Ok(ExitCode::Ok)
 }
 

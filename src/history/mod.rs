@@ -10,6 +10,7 @@ mod prune;
 mod record;
 mod recorder;
 mod regressions;
+mod run_results;
 mod schema;
 mod store;
 mod timeline;
@@ -23,6 +24,7 @@ pub use prune::Retention;
 pub use record::{ResultRecord, RunRecord};
 pub use recorder::{result_record, HistoryRecorder};
 pub use regressions::{Comparison, RegressionRule};
+pub use run_results::RunResult;
 pub use store::Store;
 pub use timeline::{RunSummary, TestPoint};
 pub use trends::{

@@ -2,6 +2,7 @@
 //! renders it its own way (terminal, JUnit); none of them talks to the executor.
 
 mod history_tables;
+pub mod html;
 mod junit;
 mod plan;
 mod summary;

@@ -1,6 +1,7 @@
 //! End-to-end tier: the `vigil` binary as a user types it, exit codes and messages.
 
 mod cli;
+mod html_report;
 mod planning_cli;
 
 use libtest_mimic::Trial;
@@ -11,5 +12,6 @@ pub const FILE: &str = file!();
 pub fn trials() -> Vec<Trial> {
     let mut trials = cli::trials();
     trials.extend(planning_cli::trials());
+    trials.extend(html_report::trials());
     trials
 }

@@ -1,0 +1,92 @@
+//! What the HTML report shows, loaded from history in one place: the run (latest, or the one
+//! asked for), its final results, the trends over the window of runs on its branch, and the
+//! per-run durations of the slowest tests.
+
+use crate::history::{
+    BranchFilter, HistoryError, RunResult, RunSummary, Store, TrendOptions, Trends,
+};
+
+use super::HtmlOptions;
+
+/// How many of the slowest tests get a line in the duration chart.
+pub const SLOWEST: usize = 5;
+
+/// A test and its (run id, seconds) points, oldest run first.
+pub type DurationSeries = (String, Vec<(i64, f64)>);
+
+pub struct ReportData {
+    pub run: RunSummary,
+    pub results: Vec<RunResult>,
+    pub trends: Trends,
+    /// The slowest tests, slowest first, over the window.
+    pub durations: Vec<DurationSeries>,
+    /// The run was chosen with `--run` (the charts then mark it).
+    pub chosen: bool,
+    /// Whose runs the window holds, in words ("branch main", "all branches").
+    pub window: String,
+}
+
+pub fn load(store: &Store, options: &HtmlOptions) -> Result<ReportData, HistoryError> {
+    let latest = store.recent_runs(1)?.pop().ok_or_else(|| {
+        HistoryError::Query(format!(
+            "history {} has no runs yet: `vigil run` records one",
+            store.path().display()
+        ))
+    })?;
+    let run = match options.run {
+        Some(id) => store.run(id)?.ok_or_else(|| {
+            HistoryError::Query(format!(
+                "no run #{id} in history {} (`vigil history` lists the runs)",
+                store.path().display()
+            ))
+        })?,
+        None => latest.clone(),
+    };
+    let branch = window_branch(&run, &latest);
+    let window = match (&branch, &run.branch) {
+        (BranchFilter::All, _) => "all branches".to_string(),
+        (_, Some(name)) => format!("branch {name}"),
+        (_, None) => "runs without a branch".to_string(),
+    };
+    let trend_options = TrendOptions {
+        branch,
+        runs: options.runs.max(1),
+        slowest: SLOWEST,
+        ..TrendOptions::default()
+    };
+    let trends = Trends::compute(store, &trend_options)?;
+    let durations = slowest_durations(store, &trends)?;
+    Ok(ReportData {
+        results: store.run_results(run.id)?,
+        chosen: options.run.is_some(),
+        run,
+        trends,
+        durations,
+        window,
+    })
+}
+
+/// The window follows the run's branch. `BranchFilter::Latest` also covers "no branch" when
+/// the latest run had none; a branchless older run falls back to every branch.
+fn window_branch(run: &RunSummary, latest: &RunSummary) -> BranchFilter {
+    match &run.branch {
+        _ if run.branch == latest.branch => BranchFilter::Latest,
+        Some(name) => BranchFilter::Named(name.clone()),
+        None => BranchFilter::All,
+    }
+}
+
+fn slowest_durations(store: &Store, trends: &Trends) -> Result<Vec<DurationSeries>, HistoryError> {
+    let names: Vec<String> = trends
+        .slowest_tests
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let runs: Vec<i64> = trends.runs.iter().map(|r| r.id).collect();
+    let mut series = store.duration_series(&names, &runs)?;
+    // Keep the trends' slowest-first order (the series come back by name).
+    Ok(names
+        .into_iter()
+        .filter_map(|name| series.remove(&name).map(|points| (name, points)))
+        .collect())
+}
