@@ -288,5 +288,8 @@ pub fn seconds(s: f64) -> String {
 
 /// Messages can span lines (pytest's assertion rewriting); a table cell shows the first.
 fn first_line(message: Option<&str>) -> String {
-    message.and_then(|m| m.lines().next()).unwrap_or_default().to_string()
+    message
+        .and_then(|m| m.lines().next())
+        .unwrap_or_default()
+        .to_string()
 }
