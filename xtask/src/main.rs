@@ -18,7 +18,7 @@ tasks:
   test     setup, then `cargo test --workspace` against .venv's python
   ci       cargo fmt --check, cargo clippy -D warnings, then `test` (what .ci/run runs)
   demo     build vigil and run it on fixtures/example (one test fails on purpose)
-  bench    [--suites a,b] [--runs N] [--only-pytest]
+  bench    [--suites a,b] [--runs N] [--only-pytest] [--history-only]
            vigil against plain pytest and pytest-xdist on real suites; writes reports/bench.md";
 
 fn main() -> ExitCode {
