@@ -60,7 +60,7 @@ impl<'a> IdResolver<'a> {
         }
         let id = match case.file {
             Some(file) => with_file(file, case.classname, case.name),
-            None => self.from_classname(case.classname, case.name),
+            None => self.by_classname(case.classname, case.name),
         };
         let tier_path = match id.split_once("::").map_or(id.as_str(), |(f, _)| f) {
             file if file.ends_with(".py") => PathBuf::from(file),
@@ -73,7 +73,7 @@ impl<'a> IdResolver<'a> {
 
     /// `tests.test_x.TestA` + `test_b` → `tests/test_x.py::TestA::test_b` when that file
     /// exists; else `classname::name`. An empty classname is pytest's file-level entry.
-    fn from_classname(&mut self, classname: &str, name: &str) -> String {
+    fn by_classname(&mut self, classname: &str, name: &str) -> String {
         if classname.is_empty() {
             return match self.module(name) {
                 Some((file, 0)) => file,

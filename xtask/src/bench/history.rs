@@ -246,7 +246,7 @@ mod tests {
             },
         ];
         let text = text(&figures);
-        assert!(text.contains("ingest  | 1.00 s | <= 5 s  | ok"), "{text}");
+        assert!(text.contains("ingest | 1.00 s   | <= 5 s  | ok"), "{text}");
         assert!(text.contains("| MISS"), "{text}");
         assert!(markdown(&figures).contains("| size | 41.0 B | <= 40 B | MISS |"));
     }
