@@ -13,8 +13,10 @@ use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
 use vigil::history::{
-    BranchFilter, HistoryError, RegressionRule, Retention, Store, TrendOptions, Trends, FINDINGS,
+    self, BranchFilter, GitInfo, HistoryError, ImportError, ImportOptions, RegressionRule,
+    Retention, Store, TrendOptions, Trends, FINDINGS,
 };
+use vigil::plan::Tiers;
 use vigil::report::html::{render_html, write_html, HtmlOptions};
 use vigil::report::{
     render_plan, render_runs, render_tier_counts, render_timeline, render_trends, ColorChoice,
@@ -92,6 +94,26 @@ enum HistoryAction {
         keep_runs: Option<u64>,
         #[arg(long, value_name = "DAYS")]
         keep_days: Option<u64>,
+    },
+    /// Record JUnit XML files (pytest, nextest, vigil shards) as runs, one run per file.
+    Import {
+        /// JUnit XML reports.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The branch the runs are recorded under (default: unknown).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The commit the runs are recorded under (default: unknown).
+        #[arg(long)]
+        commit: Option<String>,
+    },
+    /// Benchmark and stress-test generator: writes synthetic runs through the real write path.
+    #[command(hide = true)]
+    Generate {
+        #[arg(long)]
+        runs: usize,
+        #[arg(long)]
+        tests: usize,
     },
 }
 
@@ -280,7 +302,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::History(args) => {
             let settings =
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
-            history_command(args, &settings)
+            match args.action {
+                Some(HistoryAction::Import {
+                    files,
+                    branch,
+                    commit,
+                }) => {
+                    let git = GitInfo {
+                        commit,
+                        branch,
+                        dirty: None,
+                    };
+                    let project = loaded.dir().unwrap_or(&invocation_dir);
+                    import(
+                        &files,
+                        git,
+                        &settings,
+                        project,
+                        &Tiers::new(&loaded.tiers()),
+                    )
+                }
+                _ => history_command(args, &settings),
+            }
         }
         Command::Trends(args) => {
             let settings =
@@ -469,7 +512,52 @@ fn history_error(error: HistoryError) -> Failure {
     (code, error.into())
 }
 
+/// Each file becomes one run; a file that cannot be read is reported and the rest go on.
+fn import(
+    files: &[PathBuf],
+    git: GitInfo,
+    settings: &HistorySettings,
+    project_dir: &Path,
+    tiers: &Tiers,
+) -> Result<ExitCode, Failure> {
+    let mut store = Store::open(&settings.path).map_err(history_error)?;
+    let options = ImportOptions {
+        project_dir,
+        tiers,
+        git,
+    };
+    let mut code = ExitCode::Ok;
+    for file in files {
+        match history::import_file(&mut store, file, &options) {
+            Ok(run) => println!(
+                "{}: run {}, {} ({})",
+                file.display(),
+                run.run_id,
+                match run.tests {
+                    1 => "1 test".to_string(),
+                    n => format!("{n} tests"),
+                },
+                run.summary
+            ),
+            Err(error) => {
+                eprintln!("vigil: error: {error}");
+                code = match error {
+                    ImportError::History(_) => ExitCode::InternalError,
+                    _ if code == ExitCode::Ok => ExitCode::UsageError,
+                    _ => code,
+                };
+            }
+        }
+    }
+    Ok(code)
+}
+
 fn history_command(args: HistoryArgs, settings: &HistorySettings) -> Result<ExitCode, Failure> {
+    if let Some(HistoryAction::Generate { runs, tests }) = args.action {
+        let mut store = Store::open(&settings.path).map_err(history_error)?;
+        history::synthetic::generate(&mut store, runs, tests).map_err(history_error)?;
+        return Ok(ExitCode::Ok);
+    }
     if let Some(HistoryAction::Prune {
         keep_runs,
         keep_days,

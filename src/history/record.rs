@@ -1,5 +1,6 @@
 //! What one run leaves in history: the run's facts and one record per test result.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -45,11 +46,21 @@ pub struct ResultRecord {
 }
 
 impl RunRecord {
-    /// The run's counts recomputed from its results (for imports, which have no tally).
+    /// The run's counts recomputed from its results (for imports, which have no tally): each
+    /// test counts once, with the outcome of its last attempt.
     pub fn tally_results(&mut self) {
-        let mut tally = Tally::default();
+        let mut last: HashMap<&str, (u32, Outcome)> = HashMap::new();
         for result in &self.results {
-            tally.add(result.outcome);
+            let entry = last
+                .entry(result.test.as_str())
+                .or_insert((result.attempt, result.outcome));
+            if result.attempt >= entry.0 {
+                *entry = (result.attempt, result.outcome);
+            }
+        }
+        let mut tally = Tally::default();
+        for (_, outcome) in last.into_values() {
+            tally.add(outcome);
         }
         self.tally = tally;
     }

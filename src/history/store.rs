@@ -114,6 +114,13 @@ impl Store {
         written.map_err(|e| sql_error(&self.path, e))
     }
 
+    /// Copies the WAL into the database file and empties it (`wal_checkpoint(TRUNCATE)`).
+    pub fn checkpoint(&self) -> Result<(), HistoryError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.error(e))
+    }
+
     /// How many runs and results the database holds.
     pub fn counts(&self) -> Result<(i64, i64), HistoryError> {
         let count = |sql: &str| self.conn.query_row(sql, [], |r| r.get::<_, i64>(0));

@@ -1,5 +1,8 @@
 //! Stress tier: the same hostile situation many times over. Here: SIGINT at different moments
-//! of a run (while workers start, while they collect, mid-test), each checked in full.
+//! of a run (while workers start, while they collect, mid-test), each checked in full; and
+//! history writers racing each other or killed mid-write.
+
+mod history_writers;
 
 use std::time::Duration;
 
@@ -14,12 +17,14 @@ pub const FILE: &str = file!();
 const DELAYS_MS: [u64; 6] = [20, 120, 350, 700, 1200, 2500];
 
 pub fn trials() -> Vec<Trial> {
-    DELAYS_MS
+    let mut trials: Vec<Trial> = DELAYS_MS
         .iter()
         .map(|&ms| {
             Trial::test(format!("interrupts::sigint_after_{ms}ms"), move || {
                 support::interrupt_run("hanging", Duration::from_millis(ms))
             })
         })
-        .collect()
+        .collect();
+    trials.extend(history_writers::trials());
+    trials
 }

@@ -18,8 +18,10 @@ tasks:
   test     setup, then `cargo test --workspace` against .venv's python
   ci       cargo fmt --check, cargo clippy -D warnings, then `test` (what .ci/run runs)
   demo     build vigil and run it on fixtures/example (one test fails on purpose)
-  bench    [--suites a,b] [--runs N] [--only-pytest]
-           vigil against plain pytest and pytest-xdist on real suites; writes reports/bench.md";
+  bench    [--suites a,b] [--runs N] [--only-pytest] [--history-only]
+           vigil against plain pytest and pytest-xdist on real suites, then the history
+           figures (ingest, trends, bytes per result); writes reports/bench.md
+           (--history-only: just the history figures, reports/bench-history.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

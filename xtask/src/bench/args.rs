@@ -8,6 +8,8 @@ pub struct Args {
     pub runs: usize,
     /// Debug aid: skip vigil entirely (no build), time only pytest and pytest-xdist.
     pub only_pytest: bool,
+    /// Only the history figures (ingest, trends, bytes per result), no real suites.
+    pub history_only: bool,
 }
 
 impl Args {
@@ -17,6 +19,7 @@ impl Args {
             suites: Vec::new(),
             runs: 5,
             only_pytest: false,
+            history_only: false,
         };
         let mut it = raw.iter().flat_map(|a| split_eq(a));
         while let Some(flag) = it.next() {
@@ -24,8 +27,10 @@ impl Args {
                 "--suites" => args.suites = list(&value(&mut it, &flag)?),
                 "--runs" => args.runs = runs(&value(&mut it, &flag)?)?,
                 "--only-pytest" => args.only_pytest = true,
+                "--history-only" => args.history_only = true,
                 other => bail!(
-                    "unknown bench flag `{other}` (flags: --suites a,b --runs N --only-pytest)"
+                    "unknown bench flag `{other}` \
+                     (flags: --suites a,b --runs N --only-pytest --history-only)"
                 ),
             }
         }
@@ -75,7 +80,8 @@ mod tests {
         assert_eq!((a.suites.len(), a.runs, a.only_pytest), (0, 5, false));
         let a = parse(&["--suites", "jinja2,click", "--runs=3", "--only-pytest"]).unwrap();
         assert_eq!(a.suites, ["jinja2", "click"]);
-        assert_eq!((a.runs, a.only_pytest), (3, true));
+        assert_eq!((a.runs, a.only_pytest, a.history_only), (3, true, false));
+        assert!(parse(&["--history-only"]).unwrap().history_only);
     }
 
     #[test]

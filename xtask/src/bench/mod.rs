@@ -1,7 +1,9 @@
-//! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites.
+//! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites, and
+//! the history figures (ingest, trends, bytes per result).
 
 mod args;
 mod fidelity;
+mod history;
 mod memory;
 mod suites;
 mod table;
@@ -16,6 +18,11 @@ use tools::{Runner, Tool};
 
 pub fn run(raw: &[String]) -> Result<()> {
     let args = args::Args::parse(raw)?;
+    if args.history_only {
+        let figures = history_figures(&vigil_bin::build_release()?)?;
+        println!("\n{}", history::text(&figures));
+        return write_markdown("bench-history.md", history::markdown(&figures));
+    }
     let suites = suites::fetch(&args.suites)?;
     let vigil = match args.only_pytest {
         true => None,
@@ -38,8 +45,17 @@ pub fn run(raw: &[String]) -> Result<()> {
         runs: args.runs,
         memory,
     };
-    println!("\n{}", report.text());
-    write_markdown(&report)
+    let figures = match &vigil {
+        Some(vigil) => history_figures(vigil)?,
+        None => Vec::new(),
+    };
+    println!("\n{}\n{}", report.text(), history::text(&figures));
+    write_markdown("bench.md", report.markdown() + &history::markdown(&figures))
+}
+
+fn history_figures(vigil: &std::path::Path) -> Result<Vec<history::Figure>> {
+    eprintln!("\n== history: ingest, trends, bytes per result ==");
+    history::measure(vigil, &paths::target_dir().join("bench").join("history"))
 }
 
 /// Times every tool on one suite, then checks per-test outcomes against plain pytest.
@@ -70,11 +86,11 @@ fn bench_suite(runner: &Runner, runs: usize) -> Result<Row> {
     Ok(row)
 }
 
-fn write_markdown(report: &table::Report) -> Result<()> {
+fn write_markdown(name: &str, text: String) -> Result<()> {
     let dir = paths::repo().join("reports");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("bench.md");
-    fs::write(&path, report.markdown()).with_context(|| format!("writing {}", path.display()))?;
+    let path = dir.join(name);
+    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     println!("bench: table written to {}", path.display());
     Ok(())
 }
