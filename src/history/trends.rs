@@ -163,21 +163,18 @@ impl<'a> Names<'a> {
 }
 
 fn tier_rates(window: &Window, options: &TrendOptions) -> Vec<TierRate> {
-    // tier → run index → (passed, ran)
-    let mut counts: BTreeMap<String, BTreeMap<usize, (u64, u64)>> = BTreeMap::new();
+    // tier → (passed, ran) per run index; the tier is looked up once per test, not per point.
+    let runs = window.runs.len();
+    let mut counts: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
     for (&test, points) in &window.series {
         let tier = window
             .tier_of(test)
             .unwrap_or_else(|| "untiered".to_string());
+        let per_run = counts.entry(tier).or_insert_with(|| vec![(0, 0); runs]);
         for point in points {
             if let Some(passed) = point.verdict() {
-                let entry = counts
-                    .entry(tier.clone())
-                    .or_default()
-                    .entry(point.run)
-                    .or_default();
-                entry.0 += passed as u64;
-                entry.1 += 1;
+                per_run[point.run].0 += passed as u64;
+                per_run[point.run].1 += 1;
             }
         }
     }
@@ -187,15 +184,17 @@ fn tier_rates(window: &Window, options: &TrendOptions) -> Vec<TierRate> {
         .into_iter()
         .map(|(tier, per_run)| {
             let rate_over = |range: std::ops::Range<usize>| {
-                let (passed, ran) = per_run
-                    .range(range)
-                    .fold((0, 0), |(p, r), (_, (dp, dr))| (p + dp, r + dr));
+                let (passed, ran) = per_run[range]
+                    .iter()
+                    .fold((0, 0), |(p, r), (dp, dr)| (p + dp, r + dr));
                 (ran > 0).then(|| passed as f64 / ran as f64)
             };
             TierRate {
                 series: per_run
                     .iter()
-                    .map(|(&run, &(p, r))| (window.runs[run].id, p as f64 / r as f64))
+                    .enumerate()
+                    .filter(|(_, &(_, ran))| ran > 0)
+                    .map(|(run, &(p, r))| (window.runs[run].id, p as f64 / r as f64))
                     .collect(),
                 recent: rate_over(recent.clone()),
                 previous: rate_over(previous.clone()),
@@ -317,12 +316,9 @@ fn slowest_tiers(window: &Window, options: &TrendOptions) -> Vec<Slow> {
         let tier = window
             .tier_of(test)
             .unwrap_or_else(|| "untiered".to_string());
+        let per_run = totals.entry(tier).or_default();
         for point in points.iter().filter(|p| recent.contains(&p.run)) {
-            *totals
-                .entry(tier.clone())
-                .or_default()
-                .entry(point.run)
-                .or_default() += point.seconds;
+            *per_run.entry(point.run).or_default() += point.seconds;
         }
     }
     let mut tiers: Vec<Slow> = totals

@@ -82,23 +82,29 @@ impl Window {
             .map(|(i, r)| (r.id, i))
             .collect();
         let marks = vec!["?"; self.runs.len()].join(",");
+        // Attempts come in order (the primary key's), so the last row of a test wins.
         let sql = format!(
-            "SELECT run_id, test_id, attempt, tier_id, outcome, duration_us, message
+            "SELECT run_id, test_id, tier_id, outcome, duration_us, message
              FROM results WHERE run_id IN ({marks}) ORDER BY run_id, test_id, attempt"
         );
         let mut statement = store.conn.prepare(&sql)?;
         let mut rows = statement.query(params_from_iter(self.runs.iter().map(|r| r.id)))?;
+        // Rows come grouped by run: look the run's index up once per run, not per row.
+        let mut current: (i64, usize) = (i64::MIN, 0);
         while let Some(row) = rows.next()? {
-            let run = index[&row.get::<_, i64>(0)?];
+            let run_id: i64 = row.get(0)?;
+            if run_id != current.0 {
+                current = (run_id, index[&run_id]);
+            }
             let test: i64 = row.get(1)?;
             let point = Point {
-                run,
-                outcome: stored_outcome(row, 4)?,
-                seconds: row.get::<_, i64>(5)? as f64 / 1e6,
+                run: current.1,
+                outcome: stored_outcome(row, 3)?,
+                seconds: row.get::<_, i64>(4)? as f64 / 1e6,
                 retried_failure: false,
-                tier: row.get(3)?,
+                tier: row.get(2)?,
             };
-            if let Some(message) = row.get::<_, Option<String>>(6)? {
+            if let Some(message) = row.get::<_, Option<String>>(5)? {
                 self.messages.insert(test, message);
             }
             self.push(test, point);
