@@ -27,14 +27,15 @@ pub fn flaky_tests(
     window: &Window,
     name_of: &dyn Fn(i64) -> Result<String, HistoryError>,
 ) -> Result<Vec<Flaky>, HistoryError> {
+    let commits = CleanCommits::of(window);
     let mut found = Vec::new();
     for (&test, points) in &window.series {
         let verdicts: Vec<(usize, bool, bool)> = points
             .iter()
             .filter_map(|p| p.verdict().map(|v| (p.run, v, p.retried_failure)))
             .collect();
-        let commits = mixed_commits(window, &verdicts);
-        if commits.is_empty() {
+        let mixed = commits.mixed(&verdicts);
+        if mixed.is_empty() {
             continue;
         }
         let flips = verdicts.windows(2).filter(|w| w[0].1 != w[1].1).count()
@@ -48,7 +49,7 @@ pub fn flaky_tests(
             results: verdicts.len(),
             passes,
             failures: verdicts.len() - passes,
-            commits: commits.into_iter().collect(),
+            commits: mixed.into_iter().collect(),
         });
     }
     found.sort_by(|a, b| {
@@ -59,21 +60,49 @@ pub fn flaky_tests(
     Ok(found)
 }
 
-/// Commits (of clean work trees) where the test has both a pass and a failure; a run whose
-/// retry passed after a failure counts as both.
-fn mixed_commits(window: &Window, verdicts: &[(usize, bool, bool)]) -> BTreeSet<String> {
-    let mut seen: HashMap<&str, (bool, bool)> = HashMap::new();
-    for &(run, passed, retried) in verdicts {
-        let run = &window.runs[run];
-        let (Some(commit), Some(false)) = (run.commit.as_deref(), run.dirty) else {
-            continue;
-        };
-        let entry = seen.entry(commit).or_default();
-        entry.0 |= passed;
-        entry.1 |= !passed || retried;
+/// The window's commits of clean work trees, numbered, and each run's number: a test's
+/// pass/fail per commit is then a flag array, not a map keyed by 40-character strings.
+struct CleanCommits<'a> {
+    names: Vec<&'a str>,
+    of_run: Vec<Option<usize>>,
+}
+
+impl<'a> CleanCommits<'a> {
+    fn of(window: &'a Window) -> Self {
+        let mut numbers: HashMap<&str, usize> = HashMap::new();
+        let mut names = Vec::new();
+        let of_run = window
+            .runs
+            .iter()
+            .map(|run| match (run.commit.as_deref(), run.dirty) {
+                (Some(commit), Some(false)) => Some(*numbers.entry(commit).or_insert_with(|| {
+                    names.push(commit);
+                    names.len() - 1
+                })),
+                _ => None,
+            })
+            .collect();
+        CleanCommits { names, of_run }
     }
-    seen.into_iter()
-        .filter(|(_, (pass, fail))| *pass && *fail)
-        .map(|(commit, _)| commit.to_string())
-        .collect()
+
+    /// Commits where the test has both a pass and a failure; a run whose retry passed after
+    /// a failure counts as both.
+    fn mixed(&self, verdicts: &[(usize, bool, bool)]) -> BTreeSet<String> {
+        const PASS: u8 = 1;
+        const FAIL: u8 = 2;
+        let mut seen = vec![0u8; self.names.len()];
+        for &(run, passed, retried) in verdicts {
+            if let Some(commit) = self.of_run[run] {
+                seen[commit] |= if passed { PASS } else { FAIL };
+                if retried {
+                    seen[commit] |= FAIL;
+                }
+            }
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, &flags)| flags == PASS | FAIL)
+            .map(|(commit, _)| self.names[commit].to_string())
+            .collect()
+    }
 }

@@ -2,6 +2,7 @@
 //! one transaction per run, and the queries over it (recent runs, one test's timeline, trends,
 //! flakiness, duration regressions) plus the duration estimate the scheduler balances with.
 
+mod digest;
 mod durations;
 mod flaky;
 mod git;

@@ -44,10 +44,10 @@ fn delete_beyond(conn: &mut Connection, cutoff_ms: i64, keep: i64) -> rusqlite::
          OR id NOT IN (SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT ?2)",
         params![cutoff_ms, keep],
     )?;
-    tx.execute(
-        "DELETE FROM results WHERE run_id IN (SELECT id FROM doomed)",
-        [],
-    )?;
+    for table in ["results", "run_digests"] {
+        let delete = format!("DELETE FROM {table} WHERE run_id IN (SELECT id FROM doomed)");
+        tx.execute(&delete, [])?;
+    }
     let gone = tx.execute("DELETE FROM runs WHERE id IN (SELECT id FROM doomed)", [])?;
     tx.commit()?;
     Ok(gone)

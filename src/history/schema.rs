@@ -1,15 +1,19 @@
 //! The database schema as a list of migrations; `PRAGMA user_version` says how many have been
 //! applied. A migration is appended, never edited, so every old database can be brought up.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
+
+use super::digest;
+use super::outcome_codes;
 
 /// Each step moves the schema one version up. Results are a `WITHOUT ROWID` table clustered by
 /// run so a run's rows are appended together and a window of runs is one range scan; test
 /// names and tiers are interned so a result row stays a few small integers (the bench holds it
 /// to ≤ 40 bytes a result).
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: runs, interned tests and tiers, results.
-    "CREATE TABLE runs (
+    Migration::Sql(
+        "CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
         started_ms   INTEGER NOT NULL,
         ended_ms     INTEGER NOT NULL,
@@ -48,7 +52,17 @@ const MIGRATIONS: &[&str] = &[
         fingerprint  TEXT,
         PRIMARY KEY (run_id, test_id, attempt)
     ) WITHOUT ROWID;",
+    ),
+    // 2: one digest blob per run (see digest.rs), filled in for the runs already there.
+    Migration::Sql("CREATE TABLE run_digests (run_id INTEGER PRIMARY KEY, tests BLOB NOT NULL);"),
+    Migration::Rust(backfill_digests),
 ];
+
+/// A step: plain SQL, or Rust for what SQL cannot say (encoding blobs from existing rows).
+enum Migration {
+    Sql(&'static str),
+    Rust(fn(&Transaction) -> rusqlite::Result<()>),
+}
 
 /// The schema version this vigil writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -68,8 +82,104 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         let Some(step) = MIGRATIONS.get(current as usize) else {
             return Ok(());
         };
-        tx.execute_batch(step)?;
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Rust(apply) => apply(&tx)?,
+        }
         tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
+    }
+}
+
+/// Writes the digest of every run that has none, from its result rows.
+fn backfill_digests(tx: &Transaction) -> rusqlite::Result<()> {
+    let mut rows = tx.prepare(
+        "SELECT run_id, test_id, attempt, tier_id, outcome, duration_us FROM results
+         WHERE run_id NOT IN (SELECT run_id FROM run_digests) ORDER BY run_id",
+    )?;
+    let mut insert = tx.prepare("INSERT INTO run_digests (run_id, tests) VALUES (?1, ?2)")?;
+    let mut current: Option<(i64, Vec<digest::Row>)> = None;
+    let mut flush = |run: Option<(i64, Vec<digest::Row>)>| -> rusqlite::Result<()> {
+        if let Some((run_id, mut results)) = run {
+            insert.execute(rusqlite::params![
+                run_id,
+                digest::of_rows(&mut results, failed)
+            ])?;
+        }
+        Ok(())
+    };
+    let mut query = rows.query([])?;
+    while let Some(row) = query.next()? {
+        let run_id: i64 = row.get(0)?;
+        if current.as_ref().map(|(id, _)| *id) != Some(run_id) {
+            flush(current.take())?;
+            current = Some((run_id, Vec::new()));
+        }
+        if let Some((_, results)) = current.as_mut() {
+            results.push((
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ));
+        }
+    }
+    flush(current)
+}
+
+/// Whether a stored outcome code is a failure.
+pub fn failed(code: i64) -> bool {
+    outcome_codes::outcome(code).is_some_and(|o| o.is_failure())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Store, TrendOptions, Trends};
+
+    /// A database as the first schema left it, with two runs of two tests in it.
+    fn version_one(path: &std::path::Path) -> rusqlite::Result<()> {
+        let conn = Connection::open(path)?;
+        let Migration::Sql(first) = &MIGRATIONS[0] else {
+            unreachable!("migration 1 is SQL");
+        };
+        conn.execute_batch(first)?;
+        conn.pragma_update(None, "user_version", 1)?;
+        conn.execute_batch(
+            "INSERT INTO tests (id, name) VALUES (1, 't.py::a'), (2, 't.py::b');
+             INSERT INTO tiers (id, name) VALUES (1, 'unit');
+             INSERT INTO runs VALUES
+               (1, 1000, 2000, 'c1', 'main', 0, NULL, NULL, NULL, NULL, 2, 2, 0, 0, 0, 0, 0, 0,
+                0, 1000, 0, 0, 'vigil'),
+               (2, 3000, 4000, 'c2', 'main', 0, NULL, NULL, NULL, NULL, 2, 1, 1, 0, 0, 0, 0, 0,
+                0, 1000, 1, 0, 'vigil');
+             INSERT INTO results VALUES
+               (1, 1, 1, 1, 0, 500, NULL, NULL), (1, 2, 1, 1, 0, 700, NULL, NULL),
+               (2, 1, 1, 1, 1, 600, 'boom', NULL), (2, 2, 1, 1, 0, 800, NULL, NULL);",
+        )
+    }
+
+    #[test]
+    fn a_version_one_database_is_migrated_with_its_runs_digested() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        version_one(&path).expect("v1 database");
+        let store = Store::open(&path).expect("migrated");
+        assert_eq!(version(&store.conn).ok(), Some(VERSION));
+        let digests: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM run_digests", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(digests, 2);
+        // The trends read the backfilled digests: t.py::a passed in run 1 and failed in run 2.
+        let trends = Trends::compute(&store, &TrendOptions::default()).expect("trends");
+        let new: Vec<&str> = trends
+            .new_failures
+            .iter()
+            .map(|c| c.test.as_str())
+            .collect();
+        assert_eq!(new, ["t.py::a"]);
+        assert_eq!(trends.new_failures[0].message.as_deref(), Some("boom"));
     }
 }

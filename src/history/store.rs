@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 use crate::events::Outcome;
 
+use super::digest;
 use super::outcome_codes::code;
 use super::record::RunRecord;
 use super::schema;
@@ -147,6 +148,7 @@ fn write_run(
     // instead of failing halfway with SQLITE_BUSY on lock upgrade.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let run_id = insert_run(&tx, run)?;
+    let mut rows: Vec<digest::Row> = Vec::with_capacity(run.results.len());
     {
         let mut insert = tx.prepare_cached(
             "INSERT OR REPLACE INTO results
@@ -159,18 +161,28 @@ fn write_run(
                 Some(tier) => Some(tiers.id(&tx, tier)?),
                 None => None,
             };
-            insert.execute(params![
-                run_id,
+            let row = (
                 test_id,
-                result.attempt,
+                i64::from(result.attempt),
                 tier_id,
                 code(result.outcome),
                 result.duration.as_micros() as i64,
+            );
+            insert.execute(params![
+                run_id,
+                row.0,
+                row.1,
+                row.2,
+                row.3,
+                row.4,
                 result.message,
                 result.fingerprint,
             ])?;
+            rows.push(row);
         }
     }
+    tx.prepare_cached("INSERT INTO run_digests (run_id, tests) VALUES (?1, ?2)")?
+        .execute(params![run_id, digest::of_rows(&mut rows, schema::failed)])?;
     tx.commit()?;
     Ok(run_id)
 }

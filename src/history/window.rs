@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params_from_iter;
+use rusqlite::OptionalExtension;
 
 use crate::events::Outcome;
 
+use super::digest;
+use super::outcome_codes;
 use super::store::Store;
-use super::timeline::{stored_outcome, RunSummary};
+use super::timeline::RunSummary;
 use super::HistoryError;
 
 /// Which runs a window covers.
@@ -50,7 +52,7 @@ pub struct Window {
     pub branch: Option<String>,
     /// test id → its points, oldest first.
     pub series: HashMap<i64, Vec<Point>>,
-    /// The last message each test failed with, in the window.
+    /// The failure message of each test that failed in the latest run.
     pub messages: HashMap<i64, String>,
     pub tier_names: HashMap<i64, String>,
 }
@@ -71,62 +73,58 @@ impl Window {
         Ok(window)
     }
 
+    /// Reads each run's digest, oldest first, so every series comes out in window order.
+    /// Series are gathered in a vector indexed by test id (ids are dense: interned in order),
+    /// which spares a hash lookup per result.
     fn load_results(&mut self, store: &Store) -> rusqlite::Result<()> {
-        if self.runs.is_empty() {
+        let Some(latest) = self.runs.last().map(|r| r.id) else {
             return Ok(());
-        }
-        let index: HashMap<i64, usize> = self
-            .runs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id, i))
-            .collect();
-        let marks = vec!["?"; self.runs.len()].join(",");
-        // Attempts come in order (the primary key's), so the last row of a test wins.
-        let sql = format!(
-            "SELECT run_id, test_id, tier_id, outcome, duration_us, message
-             FROM results WHERE run_id IN ({marks}) ORDER BY run_id, test_id, attempt"
-        );
-        let mut statement = store.conn.prepare(&sql)?;
-        let mut rows = statement.query(params_from_iter(self.runs.iter().map(|r| r.id)))?;
-        // Rows come grouped by run: look the run's index up once per run, not per row.
-        let mut current: (i64, usize) = (i64::MIN, 0);
-        while let Some(row) = rows.next()? {
-            let run_id: i64 = row.get(0)?;
-            if run_id != current.0 {
-                current = (run_id, index[&run_id]);
-            }
-            let test: i64 = row.get(1)?;
-            let point = Point {
-                run: current.1,
-                outcome: stored_outcome(row, 3)?,
-                seconds: row.get::<_, i64>(4)? as f64 / 1e6,
-                retried_failure: false,
-                tier: row.get(2)?,
+        };
+        let max_id: i64 =
+            store
+                .conn
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM tests", [], |r| r.get(0))?;
+        let mut dense: Vec<Vec<Point>> = vec![Vec::new(); max_id as usize + 1];
+        let mut statement = store
+            .conn
+            .prepare("SELECT tests FROM run_digests WHERE run_id = ?1")?;
+        for (run, summary) in self.runs.iter().enumerate() {
+            let Some(blob) = statement
+                .query_row([summary.id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            else {
+                continue;
             };
-            if let Some(message) = row.get::<_, Option<String>>(5)? {
-                self.messages.insert(test, message);
+            let decoded = digest::decode(&blob, |entry| {
+                if let (Some(points), Some(outcome)) = (
+                    dense.get_mut(entry.test_id as usize),
+                    outcome_codes::outcome(entry.outcome),
+                ) {
+                    points.push(Point {
+                        run,
+                        outcome,
+                        seconds: entry.duration_us as f64 / 1e6,
+                        retried_failure: entry.retried_failure,
+                        tier: entry.tier_id,
+                    });
+                }
+            });
+            if decoded.is_none() {
+                return Err(rusqlite::Error::InvalidColumnType(
+                    0,
+                    format!("digest of run {}", summary.id),
+                    rusqlite::types::Type::Blob,
+                ));
             }
-            self.push(test, point);
         }
-        // Rows came by run id, not start time: put each series in window order.
-        for points in self.series.values_mut() {
-            points.sort_by_key(|p| p.run);
-        }
+        self.series = dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, points)| !points.is_empty())
+            .map(|(id, points)| (id as i64, points))
+            .collect();
+        self.messages = latest_messages(store, latest)?;
         Ok(())
-    }
-
-    /// Adds a point; a later attempt of the same test in the same run replaces the earlier
-    /// one, remembering that the earlier one failed.
-    fn push(&mut self, test: i64, mut point: Point) {
-        let points = self.series.entry(test).or_default();
-        match points.last_mut() {
-            Some(last) if last.run == point.run => {
-                point.retried_failure = last.retried_failure || last.verdict() == Some(false);
-                *last = point;
-            }
-            _ => points.push(point),
-        }
     }
 
     pub fn tier_of(&self, test: i64) -> Option<String> {
@@ -161,6 +159,17 @@ fn window_runs(
     );
     let summaries = store.query_runs(&sql, rusqlite::params![branch, runs as i64])?;
     Ok((branch, summaries))
+}
+
+/// The failure message of each test in the latest run (its last attempt's, if retried): the
+/// one the changes and still-failing lists show.
+fn latest_messages(store: &Store, run_id: i64) -> rusqlite::Result<HashMap<i64, String>> {
+    let mut statement = store.conn.prepare(
+        "SELECT test_id, message FROM results WHERE run_id = ?1 AND message IS NOT NULL
+         ORDER BY test_id, attempt",
+    )?;
+    let rows = statement.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 fn tier_names(store: &Store) -> rusqlite::Result<HashMap<i64, String>> {
