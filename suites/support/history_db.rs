@@ -16,12 +16,14 @@ pub struct StoredRun {
     pub tests: i64,
     /// Rows of first attempts.
     pub first_attempts: i64,
+    /// The run has its digest (the blob trends read), written in the same transaction.
+    pub digested: bool,
 }
 
 impl StoredRun {
     /// The run is whole: its total is what its rows hold.
     pub fn whole(&self) -> bool {
-        self.total == self.tests && self.total == self.first_attempts
+        self.total == self.tests && self.total == self.first_attempts && self.digested
     }
 }
 
@@ -38,7 +40,8 @@ pub fn check(db: &Path) -> Result<Vec<StoredRun>, String> {
     }
     let orphans: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM results WHERE run_id NOT IN (SELECT id FROM runs)",
+            "SELECT (SELECT COUNT(*) FROM results WHERE run_id NOT IN (SELECT id FROM runs))
+                  + (SELECT COUNT(*) FROM run_digests WHERE run_id NOT IN (SELECT id FROM runs))",
             [],
             |r| r.get(0),
         )
@@ -47,7 +50,7 @@ pub fn check(db: &Path) -> Result<Vec<StoredRun>, String> {
     let broken: Vec<&StoredRun> = runs.iter().filter(|r| !r.whole()).collect();
     if orphans > 0 || !broken.is_empty() {
         return Err(format!(
-            "{orphans} orphan results; runs not whole: {broken:?}"
+            "{orphans} orphan results or digests; runs not whole: {broken:?}"
         ));
     }
     Ok(runs)
@@ -57,7 +60,8 @@ fn stored_runs(conn: &Connection) -> rusqlite::Result<Vec<StoredRun>> {
     let mut stmt = conn.prepare(
         "SELECT id, source, total,
             (SELECT COUNT(DISTINCT test_id) FROM results WHERE run_id = runs.id),
-            (SELECT COUNT(*) FROM results WHERE run_id = runs.id AND attempt = 1)
+            (SELECT COUNT(*) FROM results WHERE run_id = runs.id AND attempt = 1),
+            EXISTS (SELECT 1 FROM run_digests WHERE run_id = runs.id)
          FROM runs ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -67,6 +71,7 @@ fn stored_runs(conn: &Connection) -> rusqlite::Result<Vec<StoredRun>> {
             total: r.get(2)?,
             tests: r.get(3)?,
             first_attempts: r.get(4)?,
+            digested: r.get(5)?,
         })
     })?;
     rows.collect()
