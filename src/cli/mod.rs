@@ -1,0 +1,30 @@
+//! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
+//! an exit code and a message, output formats, and the history commands.
+
+pub mod history;
+
+use vigil::exit::ExitCode;
+
+pub type Failure = (ExitCode, anyhow::Error);
+
+pub fn usage(e: impl Into<anyhow::Error>) -> Failure {
+    (ExitCode::UsageError, e.into())
+}
+
+/// `--format`: true for json, false for text.
+pub fn json_format(format: &str) -> Result<bool, Failure> {
+    match format {
+        "json" => Ok(true),
+        "text" => Ok(false),
+        other => Err(usage(anyhow::anyhow!(
+            "--format takes text or json, not {other:?}"
+        ))),
+    }
+}
+
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| (ExitCode::InternalError, e.into()))?;
+    println!("{text}");
+    Ok(())
+}
