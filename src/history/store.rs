@@ -40,9 +40,9 @@ impl Store {
             Connection::open(path).map_err(|e| sql_error(path, e))?,
             path,
         );
-        store.configure().map_err(|e| store.error(e))?;
+        while_busy(|| store.configure()).map_err(|e| store.error(e))?;
         store.check_version()?;
-        schema::migrate(&mut store.conn).map_err(|e| store.error(e))?;
+        while_busy(|| schema::migrate(&mut store.conn)).map_err(|e| sql_error(path, e))?;
         Ok(store)
     }
 
@@ -57,7 +57,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
         let store = Store::new(conn, path);
-        store.configure().map_err(|e| store.error(e))?;
+        while_busy(|| store.configure()).map_err(|e| store.error(e))?;
         store.check_version()?;
         if schema::version(&store.conn).map_err(|e| store.error(e))? < schema::VERSION {
             // An older vigil wrote it: reopen through the migrating path.
@@ -79,7 +79,13 @@ impl Store {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL lets readers and one writer work at once; NORMAL sync is durable across a
         // process kill (the case that matters here), only an OS crash may lose the last run.
-        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching to WAL needs the database to itself, so it is done only when needed.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(())
     }
@@ -128,6 +134,25 @@ impl Store {
         let runs = count("SELECT COUNT(*) FROM runs").map_err(|e| self.error(e))?;
         let results = count("SELECT COUNT(*) FROM results").map_err(|e| self.error(e))?;
         Ok((runs, results))
+    }
+}
+
+/// Retries `step` while another process holds the database in a way SQLite reports as busy
+/// without waiting on the busy timeout (switching a new file to WAL, recovering a WAL).
+fn while_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
     }
 }
 

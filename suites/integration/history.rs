@@ -31,6 +31,10 @@ pub fn trials() -> Vec<Trial> {
             unusable_history,
         ),
         Trial::test(
+            "history::import::pytest_junit_lands_under_vigils_own_ids",
+            import_pytest_junit,
+        ),
+        Trial::test(
             "history::durations::history_rebalances_a_small_slow_file",
             durations_rebalance,
         ),
@@ -252,6 +256,53 @@ fn unusable_history() -> TestResult {
     exited(&out, 4)?;
     check(support::text(&out).contains("cannot create"), || {
         support::text(&out)
+    })
+}
+
+/// Plain pytest's `--junitxml` imported next to a vigil run of the same project: the same
+/// ids, outcomes and counts; a broken file is reported at its line and column and the good
+/// one still lands.
+fn import_pytest_junit() -> TestResult {
+    let dir = support::fixture("example")?;
+    let xml = dir.path().join("pytest.xml");
+    let junit_arg = format!("--junitxml={}", xml.display());
+    exited(&support::pytest(dir.path(), &[&junit_arg])?, 1)?;
+    exited(&support::vigil(dir.path(), &["run", "-j", "2"])?, 1)?;
+    let broken = dir.path().join("broken.xml");
+    std::fs::write(
+        &broken,
+        "<testsuites>\n  <testsuite name=\"x\">\n</testsuites>\n",
+    )?;
+    let (xml_s, broken_s) = (xml.to_string_lossy(), broken.to_string_lossy());
+    let out = support::vigil(dir.path(), &["history", "import", &broken_s, &xml_s])?;
+    exited(&out, 4)?;
+    check(support::text(&out).contains("broken.xml:3:"), || {
+        format!(
+            "the broken file is named with its line: {}",
+            support::text(&out)
+        )
+    })?;
+    let runs = json(dir.path(), &["history", "--format", "json"])?;
+    let list = runs.as_array().cloned().unwrap_or_default();
+    // Runs are listed by start time, and pytest's report carries its own (earlier) one.
+    let by_source = |source: &str| list.iter().find(|r| r["source"] == source).cloned();
+    let (Some(imported), Some(ran), 2) = (
+        by_source("junit:pytest.xml"),
+        by_source("vigil"),
+        list.len(),
+    ) else {
+        return Err(format!("the vigil run and the good file only: {runs:#}").into());
+    };
+    for key in ["total", "passed", "failed", "skipped"] {
+        check(imported[key] == ran[key], || {
+            format!("{key}: imported {} vs vigil's {}", imported[key], ran[key])
+        })?;
+    }
+    // The failing test's id is vigil's own, so its timeline holds both results.
+    let id = "tests/unit/test_money.py::test_round_currency_half_up";
+    let timeline = json(dir.path(), &["history", id, "--format", "json"])?;
+    check(timeline.as_array().map(Vec::len) == Some(2), || {
+        format!("{id} from both sources: {timeline:#}")
     })
 }
 

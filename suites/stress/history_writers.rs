@@ -20,6 +20,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test("history_writers::two_runs_at_once_both_land", two_runs),
         Trial::test("history_writers::concurrent_imports_all_land", imports),
         Trial::test(
+            "history_writers::first_opens_of_a_new_database_race_cleanly",
+            first_opens,
+        ),
+        Trial::test(
             "history_writers::sigkill_mid_write_leaves_no_half_run",
             sigkill,
         ),
@@ -28,6 +32,47 @@ pub fn trials() -> Vec<Trial> {
 
 fn history_arg(db: &Path) -> String {
     db.to_string_lossy().into_owned()
+}
+
+/// Five writers creating one new database at once, twenty times over: the first open
+/// (switching the file to WAL, migrating) must wait for the others, never fail as locked.
+fn first_opens() -> TestResult {
+    const WRITERS: usize = 5;
+    for round in 0..20 {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("history.db");
+        let db_arg = history_arg(&db);
+        let args = [
+            "--history",
+            &db_arg,
+            "history",
+            "generate",
+            "--runs",
+            "1",
+            "--tests",
+            "50",
+        ];
+        let children: Vec<Child> = (0..WRITERS)
+            .map(|_| {
+                Command::new(support::vigil_bin())
+                    .args(args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+            })
+            .collect::<Result<_, _>>()?;
+        for child in children {
+            let out = child.wait_with_output()?;
+            check(out.status.success(), || {
+                format!("round {round}: {}", String::from_utf8_lossy(&out.stderr))
+            })?;
+        }
+        let runs = history_db::check(&db)?;
+        check(runs.len() == WRITERS, || {
+            format!("round {round}: want {WRITERS} runs, got {runs:?}")
+        })?;
+    }
+    Ok(())
 }
 
 /// Two `vigil run`s on one fixture copy, at the same time, into one `--history`.
