@@ -1,13 +1,13 @@
-//! Splits test files into one batch per worker so the batches finish together:
-//! longest-processing-time-first over each file's expected duration.
+//! Splits test files into one batch per worker so the batches finish together: contiguous runs
+//! of files in discovery order, cut where the longest batch's expected duration is smallest.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::discover::TestFile;
 
-/// The expected cost of a file. File size stands in until history gives real durations; this
-/// trait is the seam the history-based estimate plugs into.
+/// The expected cost of a file: its size ([`FileSizeEstimate`]), or its median duration from
+/// history (`history::HistoryEstimate`, which falls back to size for files it has not seen).
 pub trait Estimate {
     fn estimate(&self, file: &TestFile) -> f64;
 }
@@ -22,9 +22,12 @@ impl Estimate for FileSizeEstimate {
     }
 }
 
-/// At most `workers` non-empty batches; files keep discovery order inside a batch, so pytest
-/// runs them in the order it would have. Files in one of `together` (joined by test
-/// dependencies) always land in the same batch.
+/// At most `workers` non-empty batches, each a contiguous run of files in discovery order, cut
+/// so that the longest batch is as short as it can be (as pytest-split's duration-based chunks
+/// are). Contiguous, not longest-first scattered: a file then runs in a process that has seen
+/// the files pytest would have run before it, and suites whose tests lean on what an earlier
+/// module left behind (an import, a patched module) pass under vigil as under pytest. Files in
+/// one of `together` (joined by test dependencies) always land in the same batch.
 pub fn balance(
     files: &[TestFile],
     together: &[BTreeSet<PathBuf>],
@@ -32,31 +35,54 @@ pub fn balance(
     estimate: &dyn Estimate,
 ) -> Vec<Vec<PathBuf>> {
     let units = units(files, together);
-    let workers = workers.max(1).min(units.len().max(1));
-    let mut order: Vec<(usize, f64)> = units
+    let costs: Vec<f64> = units
         .iter()
-        .enumerate()
-        .map(|(i, unit)| (i, unit.iter().map(|&f| estimate.estimate(&files[f])).sum()))
+        .map(|unit| unit.iter().map(|&f| estimate.estimate(&files[f])).sum())
         .collect();
-    // Longest first; ties by discovery order, so the plan is deterministic.
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut loads = vec![0.0f64; workers];
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); workers];
-    for (unit, cost) in order {
-        let lightest = (0..workers)
-            .min_by(|&a, &b| loads[a].total_cmp(&loads[b]).then(a.cmp(&b)))
-            .unwrap_or(0);
-        loads[lightest] += cost;
-        members[lightest].extend(&units[unit]);
-    }
-    members
+    let workers = workers.max(1).min(units.len().max(1));
+    let capacity = smallest_capacity(&costs, workers);
+    chunks(&costs, capacity)
         .into_iter()
-        .filter(|m| !m.is_empty())
-        .map(|mut m| {
-            m.sort_unstable();
-            m.into_iter().map(|i| files[i].path.clone()).collect()
+        .map(|range| {
+            let mut members: Vec<usize> = units[range].iter().flatten().copied().collect();
+            members.sort_unstable();
+            members.into_iter().map(|i| files[i].path.clone()).collect()
         })
         .collect()
+}
+
+/// The smallest batch cost that lets `costs`, cut in order, fit in `workers` batches
+/// (bisection between the largest single cost and the total).
+fn smallest_capacity(costs: &[f64], workers: usize) -> f64 {
+    let mut low = costs.iter().copied().fold(0.0, f64::max);
+    let mut high = costs.iter().sum::<f64>();
+    for _ in 0..64 {
+        let middle = (low + high) / 2.0;
+        if chunks(costs, middle).len() <= workers {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    high
+}
+
+/// Cuts `costs` in order, starting a new batch whenever the next cost would overflow
+/// `capacity`.
+fn chunks(costs: &[f64], capacity: f64) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut load) = (0, 0.0);
+    for (i, &cost) in costs.iter().enumerate() {
+        if i > start && load + cost > capacity {
+            ranges.push(start..i);
+            (start, load) = (i, 0.0);
+        }
+        load += cost;
+    }
+    if start < costs.len() {
+        ranges.push(start..costs.len());
+    }
+    ranges
 }
 
 /// File indices that must stay together: each group present in `files` is one unit, every
@@ -102,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn longest_first_balances_and_keeps_discovery_order() {
+    fn contiguous_batches_with_the_shortest_longest_batch() {
         let batches = balance(&files(&[10, 70, 20, 30, 40]), &[], 2, &Fixed);
         assert_eq!(batches.len(), 2);
         let names: Vec<Vec<String>> = batches
@@ -113,9 +139,9 @@ mod tests {
                     .collect()
             })
             .collect();
-        // 70 | 40+30, then 20 to the first of the tied sides (90), then 10 to the other (80).
-        assert_eq!(names[0], ["test_1.py", "test_2.py"]);
-        assert_eq!(names[1], ["test_0.py", "test_3.py", "test_4.py"]);
+        // 10+70 | 20+30+40 (80 | 90) beats 10+70+20 | 30+40 (100 | 70).
+        assert_eq!(names[0], ["test_0.py", "test_1.py"]);
+        assert_eq!(names[1], ["test_2.py", "test_3.py", "test_4.py"]);
     }
 
     #[test]
