@@ -98,28 +98,11 @@ fn no_history() -> TestResult {
     check(text.contains("no history at") && !page.exists(), || text)
 }
 
-fn git(dir: &Path, args: &[&str]) -> TestResult {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=vigil",
-            "-c",
-            "user.email=vigil@example.invalid",
-        ])
-        .args(args)
-        .output()?;
-    support::exited(&out, 0)
-}
-
 /// Three real runs of the example in a git repository, then a report: it names the commit and
 /// the failing test, and refers to nothing outside itself.
 fn real_runs() -> TestResult {
     let dir = support::fixture("example")?;
-    std::fs::write(dir.path().join(".gitignore"), ".vigil/\n__pycache__/\n")?;
-    git(dir.path(), &["init", "-q"])?;
-    git(dir.path(), &["add", "."])?;
-    git(dir.path(), &["commit", "-q", "-m", "example"])?;
+    let head = support::git_repo(dir.path())?;
     for _ in 0..3 {
         let out = support::vigil(
             dir.path(),
@@ -130,14 +113,7 @@ fn real_runs() -> TestResult {
     let out = support::vigil(dir.path(), &["report", "--html", "reports/index.html"])?;
     support::exited(&out, 0)?;
     let html = std::fs::read_to_string(dir.path().join("reports/index.html"))?;
-    let head = Command::new("git")
-        .current_dir(dir.path())
-        .args(["rev-parse", "HEAD"])
-        .output()?;
-    let commit: String = String::from_utf8_lossy(&head.stdout)
-        .chars()
-        .take(10)
-        .collect();
+    let commit: String = head.chars().take(10).collect();
     check(html.contains("<h1>vigil run #3 "), || {
         "not the latest run".into()
     })?;

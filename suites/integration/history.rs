@@ -5,7 +5,6 @@
 //! records, `--no-history`, retention, and durations from history rebalancing the workers.
 
 use std::path::Path;
-use std::process::Command;
 
 use libtest_mimic::Trial;
 use serde_json::Value;
@@ -41,33 +40,6 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, libtest_mimic::Failed> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=vigil",
-            "-c",
-            "user.email=vigil@example.invalid",
-        ])
-        .args(args)
-        .output()?;
-    check(out.status.success(), || {
-        format!("git {args:?}: {}", support::text(&out))
-    })?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// `git init` + one commit of everything, so runs record a clean commit.
-fn git_repo(dir: &Path) -> Result<String, libtest_mimic::Failed> {
-    let git = |args: &[&str]| git(dir, args);
-    git(&["init", "-q", "-b", "main"])?;
-    std::fs::write(dir.join(".gitignore"), ".vigil/\n__pycache__/\n")?;
-    git(&["add", "-A"])?;
-    git(&["commit", "-q", "-m", "fixture"])?;
-    git(&["rev-parse", "HEAD"])
-}
-
 fn json(dir: &Path, args: &[&str]) -> Result<Value, libtest_mimic::Failed> {
     let out = support::vigil(dir, args)?;
     exited(&out, 0)?;
@@ -86,12 +58,12 @@ fn ids(trends: &Value, key: &str) -> Vec<String> {
 
 fn trends_over_ten_runs() -> TestResult {
     let dir = support::fixture("history")?;
-    let commit = git_repo(dir.path())?;
+    let commit = support::git_repo(dir.path())?;
     // Runs 1–5 fast (run 3 flakes), 6–10 slow; run 10, on a new commit, breaks one test and
     // fixes another (a change of outcome across commits is a change, not flakiness).
     for run in 1..=10 {
         if run == 10 {
-            git(
+            support::git(
                 dir.path(),
                 &["commit", "-q", "--allow-empty", "-m", "the change"],
             )?;
@@ -165,7 +137,7 @@ fn trends_over_ten_runs() -> TestResult {
 
 fn run_record() -> TestResult {
     let dir = support::fixture("history")?;
-    let commit = git_repo(dir.path())?;
+    let commit = support::git_repo(dir.path())?;
     exited(&support::vigil(dir.path(), &["run", "-j", "2"])?, 1)?;
     let runs = json(dir.path(), &["history", "--format", "json"])?;
     let run = &runs[0];

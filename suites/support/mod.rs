@@ -268,3 +268,32 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Runs git in `dir` with a fixed identity: its trimmed stdout, or a failure with its output.
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, Failed> {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=vigil",
+            "-c",
+            "user.email=vigil@example.invalid",
+        ])
+        .args(args)
+        .output()?;
+    check(out.status.success(), || {
+        format!("git {args:?}: {}", text(&out))
+    })?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `git init` (branch `main`) + one commit of everything but `.vigil/`, so runs record a clean
+/// commit; returns the commit.
+pub fn git_repo(dir: &Path) -> Result<String, Failed> {
+    let git = |args: &[&str]| git(dir, args);
+    git(&["init", "-q", "-b", "main"])?;
+    std::fs::write(dir.join(".gitignore"), ".vigil/\n__pycache__/\n")?;
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "fixture"])?;
+    git(&["rev-parse", "HEAD"])
+}

@@ -177,21 +177,7 @@ fn junit(shard: usize, tests: usize) -> String {
 
 /// The figures as aligned text.
 pub fn text(figures: &[Figure]) -> String {
-    let rows = rows(figures);
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::from("history figures\n");
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out += cells.join(" | ").trim_end();
-        out += "\n";
-    }
-    out
+    format!("history figures\n{}", super::table::padded(&rows(figures)))
 }
 
 /// The figures as a Markdown section.

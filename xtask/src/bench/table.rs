@@ -137,26 +137,8 @@ impl Report {
 
     /// Columns padded to their widest cell.
     pub fn text(&self) -> String {
-        let table = self.table();
-        let widths: Vec<usize> = (0..HEADER.len())
-            .map(|i| {
-                table
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
         let mut out = format!("{}\n\n", self.intro());
-        for row in &table {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            out += cells.join(" | ").trim_end();
-            out += "\n";
-        }
+        out += &padded(&self.table());
         out += &format!("\n{TARGETS}\n{}\n", self.memory);
         for note in self.notes() {
             out += &format!("note: {note}\n");
@@ -183,6 +165,32 @@ impl Report {
         }
         out
     }
+}
+
+/// Rows as text, each column padded to its widest cell and separated by ` | `.
+pub fn padded<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out += cells.join(" | ").trim_end();
+        out += "\n";
+    }
+    out
 }
 
 #[cfg(test)]
