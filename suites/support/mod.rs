@@ -64,7 +64,8 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
-        if name == "__pycache__" || name == ".pytest_cache" {
+        // Caches and the history a `cargo xtask demo` run leaves in a fixture are not the fixture.
+        if name == "__pycache__" || name == ".pytest_cache" || name == ".vigil" {
             continue;
         }
         let target = to.join(&name);
