@@ -1,9 +1,7 @@
-//! Per-result queries the HTML report needs beyond the trends: one run's final results with
-//! names, tiers and messages, and chosen tests' durations across a window of runs.
+//! The per-result query the HTML report needs beyond the trends: one run's final results with
+//! names, tiers and messages.
 
-use std::collections::BTreeMap;
-
-use rusqlite::{params, params_from_iter, Row};
+use rusqlite::{params, Row};
 use serde::Serialize;
 
 use crate::events::Outcome;
@@ -44,62 +42,6 @@ impl Store {
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
-
-    /// For each named test, its final-attempt duration in seconds in each of `runs` it ran in,
-    /// as (run id, seconds) in the order of `runs`. Tests without results are left out.
-    pub fn duration_series(
-        &self,
-        tests: &[String],
-        runs: &[i64],
-    ) -> Result<BTreeMap<String, Vec<(i64, f64)>>, HistoryError> {
-        let mut found: BTreeMap<String, BTreeMap<i64, (i64, f64)>> = BTreeMap::new();
-        if tests.is_empty() || runs.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let sql = format!(
-            "SELECT t.name, r.run_id, r.attempt, r.duration_us
-             FROM results r JOIN tests t ON t.id = r.test_id
-             WHERE r.run_id IN ({}) AND t.name IN ({})",
-            marks(runs.len()),
-            marks(tests.len())
-        );
-        let values: Vec<rusqlite::types::Value> = runs
-            .iter()
-            .map(|&r| r.into())
-            .chain(tests.iter().map(|t| t.clone().into()))
-            .collect();
-        let mut statement = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
-        let mut rows = statement
-            .query(params_from_iter(values))
-            .map_err(|e| self.error(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let read = |i: usize| row.get::<_, i64>(i).map_err(|e| self.error(e));
-            let name: String = row.get(0).map_err(|e| self.error(e))?;
-            let (run, attempt, micros) = (read(1)?, read(2)?, read(3)?);
-            let slot = found
-                .entry(name)
-                .or_default()
-                .entry(run)
-                .or_insert((0, 0.0));
-            if attempt >= slot.0 {
-                *slot = (attempt, micros as f64 / 1e6);
-            }
-        }
-        Ok(found
-            .into_iter()
-            .map(|(name, per_run)| {
-                let ordered = runs
-                    .iter()
-                    .filter_map(|r| per_run.get(r).map(|&(_, s)| (*r, s)))
-                    .collect();
-                (name, ordered)
-            })
-            .collect())
-    }
-}
-
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(",")
 }
 
 fn run_result(row: &Row) -> rusqlite::Result<RunResult> {
@@ -135,6 +77,7 @@ mod tests {
 
     #[test]
     fn final_attempts_and_duration_series() {
+        use crate::history::{TrendOptions, Trends};
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("h.db")).unwrap();
         let mut ids = vec![];
@@ -163,7 +106,8 @@ mod tests {
             ]
         );
         assert_eq!(results[1].message.as_deref(), Some("b broke"));
-        let series = store.duration_series(&["a".into()], &ids).unwrap();
-        assert_eq!(series["a"], [(ids[0], 0.101), (ids[1], 0.201)]);
+        let trends = Trends::compute(&store, &TrendOptions::default()).unwrap();
+        let a = trends.slowest_tests.iter().find(|s| s.name == "a").unwrap();
+        assert_eq!(a.series, [(ids[0], 0.101), (ids[1], 0.201)]);
     }
 }

@@ -99,6 +99,10 @@ pub struct Slow {
     pub name: String,
     pub median_ms: f64,
     pub runs: usize,
+    /// A test's final-attempt duration in each run of the window it ran in, as (run id,
+    /// seconds), oldest first (the HTML report's duration chart); empty for a tier.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<(i64, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,10 +303,15 @@ fn slowest_tests(
         .into_iter()
         .take(options.slowest)
         .map(|(test, seconds, runs)| {
+            let points = window.series.get(&test).map_or(&[][..], Vec::as_slice);
             Ok(Slow {
                 name: names.get(test)?,
                 median_ms: seconds * 1e3,
                 runs,
+                series: points
+                    .iter()
+                    .map(|p| (window.runs[p.run].id, p.seconds))
+                    .collect(),
             })
         })
         .collect()
@@ -329,6 +338,7 @@ fn slowest_tiers(window: &Window, options: &TrendOptions) -> Vec<Slow> {
                 name,
                 runs: values.len(),
                 median_ms: median(&mut values) * 1e3,
+                series: vec![],
             }
         })
         .collect();

@@ -1,6 +1,6 @@
 //! What the HTML report shows, loaded from history in one place: the run (latest, or the one
-//! asked for), its final results, the trends over the window of runs on its branch, and the
-//! per-run durations of the slowest tests.
+//! asked for), its final results, and the trends over the window of runs on its branch (which
+//! carry the per-run durations of the slowest tests).
 
 use crate::history::{
     BranchFilter, HistoryError, RunResult, RunSummary, Store, TrendOptions, Trends,
@@ -55,7 +55,7 @@ pub fn load(store: &Store, options: &HtmlOptions) -> Result<ReportData, HistoryE
         ..TrendOptions::default()
     };
     let trends = Trends::compute(store, &trend_options)?;
-    let durations = slowest_durations(store, &trends)?;
+    let durations = slowest_durations(&trends);
     Ok(ReportData {
         results: store.run_results(run.id)?,
         chosen: options.run.is_some(),
@@ -76,17 +76,11 @@ fn window_branch(run: &RunSummary, latest: &RunSummary) -> BranchFilter {
     }
 }
 
-fn slowest_durations(store: &Store, trends: &Trends) -> Result<Vec<DurationSeries>, HistoryError> {
-    let names: Vec<String> = trends
+/// The slowest tests' per-run durations, slowest first, as the trends window read them.
+fn slowest_durations(trends: &Trends) -> Vec<DurationSeries> {
+    trends
         .slowest_tests
         .iter()
-        .map(|s| s.name.clone())
-        .collect();
-    let runs: Vec<i64> = trends.runs.iter().map(|r| r.id).collect();
-    let mut series = store.duration_series(&names, &runs)?;
-    // Keep the trends' slowest-first order (the series come back by name).
-    Ok(names
-        .into_iter()
-        .filter_map(|name| series.remove(&name).map(|points| (name, points)))
-        .collect())
+        .map(|slow| (slow.name.clone(), slow.series.clone()))
+        .collect()
 }
