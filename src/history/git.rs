@@ -21,17 +21,23 @@ const CI_BRANCH_VARIABLES: [&str; 4] = [
 ];
 
 impl GitInfo {
+    /// Two git processes, as this runs before every recorded run: one `rev-parse` for the
+    /// commit and the branch, one `status` for the dirty flag.
     pub fn detect(dir: &Path) -> GitInfo {
-        let Some(commit) = git(dir, &["rev-parse", "HEAD"]) else {
+        let Some(head) = git(dir, &["rev-parse", "HEAD", "--abbrev-ref", "HEAD"]) else {
             return GitInfo::default();
         };
-        let branch = git(dir, &["rev-parse", "--abbrev-ref", "HEAD"])
-            .filter(|b| b != "HEAD")
+        let mut lines = head.lines().map(str::trim);
+        let commit = lines.next().map(str::to_string);
+        let branch = lines
+            .next()
+            .filter(|b| *b != "HEAD")
+            .map(str::to_string)
             .or_else(ci_branch);
         let dirty =
             git(dir, &["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty());
         GitInfo {
-            commit: Some(commit),
+            commit,
             branch,
             dirty,
         }

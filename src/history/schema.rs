@@ -75,6 +75,11 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
 /// Applies the migrations the database has not seen, each in its own transaction with its
 /// version bump, so a crash between two leaves a database at a whole version.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // The usual case, an up-to-date database, takes no write lock: every `vigil run` opens
+    // the database, and several may do so at once.
+    if version(conn)? >= VERSION {
+        return Ok(());
+    }
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Read inside the write lock: another vigil may have migrated meanwhile.
