@@ -119,18 +119,17 @@ pub struct Regression {
 impl Trends {
     pub fn compute(store: &Store, options: &TrendOptions) -> Result<Trends, HistoryError> {
         let window = Window::load(store, &options.branch, options.runs.max(1))?;
-        let names = Names::new(store);
-        let (new_failures, fixed, still_failing) = changes(&window, &names)?;
+        let (new_failures, fixed, still_failing) = changes(&window, store)?;
         Ok(Trends {
             branch: window.branch.clone(),
             tiers: tier_rates(&window, options),
             new_failures,
             fixed,
             still_failing,
-            flaky: flaky_tests(&window, &|id| names.get(id))?,
-            slowest_tests: slowest_tests(&window, options, &names)?,
+            flaky: flaky_tests(&window, &|id| store.test_name(id))?,
+            slowest_tests: slowest_tests(&window, options, store)?,
             slowest_tiers: slowest_tiers(&window, options),
-            regressions: regressions(&window, options, &names)?,
+            regressions: regressions(&window, options, store)?,
             runs: window.runs,
         })
     }
@@ -150,21 +149,6 @@ impl Trends {
 
 /// The names `--fail-on` accepts.
 pub const FINDINGS: [&str; 4] = ["new-failure", "still-failing", "flaky", "perf-regression"];
-
-/// Test names by id, looked up only for the tests that are reported.
-struct Names<'a> {
-    store: &'a Store,
-}
-
-impl<'a> Names<'a> {
-    fn new(store: &'a Store) -> Self {
-        Names { store }
-    }
-
-    fn get(&self, id: i64) -> Result<String, HistoryError> {
-        self.store.test_name(id)
-    }
-}
 
 fn tier_rates(window: &Window, options: &TrendOptions) -> Vec<TierRate> {
     // tier → (passed, ran) per run index; the tier is looked up once per test, not per point.
@@ -212,7 +196,7 @@ type Changes = (Vec<Change>, Vec<Change>, Vec<StillFailing>);
 
 /// New failures, fixed tests and tests still failing: each test of the latest run against its
 /// previous verdict in the window.
-fn changes(window: &Window, names: &Names) -> Result<Changes, HistoryError> {
+fn changes(window: &Window, store: &Store) -> Result<Changes, HistoryError> {
     let (mut new_failures, mut fixed, mut still) = (vec![], vec![], vec![]);
     let Some(latest) = window.runs.len().checked_sub(1) else {
         return Ok((new_failures, fixed, still));
@@ -229,9 +213,9 @@ fn changes(window: &Window, names: &Names) -> Result<Changes, HistoryError> {
             .filter(|p| p.verdict().is_some())
             .collect();
         let previous = earlier.last().copied();
-        let change = |names: &Names| -> Result<Change, HistoryError> {
+        let change = || -> Result<Change, HistoryError> {
             Ok(Change {
-                test: names.get(test)?,
+                test: store.test_name(test)?,
                 tier: window.tier_of(test),
                 previous_run: previous.map(|p| window.runs[p.run].id),
                 message: (!passed_now)
@@ -240,9 +224,9 @@ fn changes(window: &Window, names: &Names) -> Result<Changes, HistoryError> {
             })
         };
         match (previous.and_then(|p| p.verdict()), passed_now) {
-            (None | Some(true), false) => new_failures.push(change(names)?),
-            (Some(false), true) => fixed.push(change(names)?),
-            (Some(false), false) => still.push(still_failing(window, test, &earlier, now, names)?),
+            (None | Some(true), false) => new_failures.push(change()?),
+            (Some(false), true) => fixed.push(change()?),
+            (Some(false), false) => still.push(still_failing(window, test, &earlier, now, store)?),
             _ => {}
         }
     }
@@ -258,7 +242,7 @@ fn still_failing(
     test: i64,
     earlier: &[&Point],
     now: &Point,
-    names: &Names,
+    store: &Store,
 ) -> Result<StillFailing, HistoryError> {
     let streak: Vec<&Point> = earlier
         .iter()
@@ -269,7 +253,7 @@ fn still_failing(
     let first = streak.last().copied().unwrap_or(now);
     let run = &window.runs[first.run];
     Ok(StillFailing {
-        test: names.get(test)?,
+        test: store.test_name(test)?,
         tier: window.tier_of(test),
         since_run: run.id,
         since_ms: run.started_ms,
@@ -283,7 +267,7 @@ fn still_failing(
 fn slowest_tests(
     window: &Window,
     options: &TrendOptions,
-    names: &Names,
+    store: &Store,
 ) -> Result<Vec<Slow>, HistoryError> {
     let recent = window.span(0, options.recent);
     let mut medians: Vec<(i64, f64, usize)> = window
@@ -305,7 +289,7 @@ fn slowest_tests(
         .map(|(test, seconds, runs)| {
             let points = window.series.get(&test).map_or(&[][..], Vec::as_slice);
             Ok(Slow {
-                name: names.get(test)?,
+                name: store.test_name(test)?,
                 median_ms: seconds * 1e3,
                 runs,
                 series: points
@@ -355,7 +339,7 @@ fn slowest_tiers(window: &Window, options: &TrendOptions) -> Vec<Slow> {
 fn regressions(
     window: &Window,
     options: &TrendOptions,
-    names: &Names,
+    store: &Store,
 ) -> Result<Vec<Regression>, HistoryError> {
     let recent = window.span(0, options.recent);
     let baseline = window.span(options.recent, options.baseline);
@@ -363,7 +347,7 @@ fn regressions(
     for (&test, points) in &window.series {
         let tier = window.tier_of(test);
         let requested =
-            !options.perf_tests.is_empty() && options.perf_tests.is_match(names.get(test)?);
+            !options.perf_tests.is_empty() && options.perf_tests.is_match(store.test_name(test)?);
         if tier.as_deref() != Some("performance") && !requested {
             continue;
         }
@@ -380,7 +364,7 @@ fn regressions(
         if comparison.is_regression(&options.rule) {
             let first = &window.runs[recent.start];
             found.push(Regression {
-                test: names.get(test)?,
+                test: store.test_name(test)?,
                 tier,
                 comparison,
                 since_run: first.id,
