@@ -4,6 +4,7 @@
 //! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`.
 
 pub mod config;
+pub mod diagnose;
 pub mod discover;
 pub mod events;
 pub mod execute;
