@@ -144,7 +144,7 @@ pub struct Problem {
     pub longrepr: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Location {
     pub path: String,
     pub line: Option<u32>,

@@ -1,12 +1,12 @@
 //! What a failure text says once parsed: the exception, its message, where it was raised, the
 //! frames that led there (and whose code each one is), and the exceptions chained to it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::Location;
 
 /// Which kind of text a failure was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// pytest's longrepr (`--tb=auto/long/short/line`), assertion rewrites included.
@@ -24,7 +24,7 @@ pub enum Source {
 }
 
 /// Whose code a frame runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// A file of the project under test (tests included).
@@ -36,7 +36,7 @@ pub enum Origin {
 }
 
 /// One stack frame, as the text shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
     pub path: String,
     pub line: Option<u32>,
@@ -47,7 +47,7 @@ pub struct Frame {
 
 /// One exception: its type as printed (`sqlite3.OperationalError`, `ConnectionRefusedError`)
 /// and its message (all lines).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Raised {
     pub exception: Option<String>,
     pub message: String,
@@ -56,7 +56,7 @@ pub struct Raised {
 }
 
 /// How an earlier exception in a chain relates to the next one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Link {
     /// "The above exception was the direct cause of the following exception" (`raise ... from`).
@@ -68,7 +68,7 @@ pub enum Link {
 /// A parsed failure. `raised` is the exception the test saw (the last one printed); `chain`
 /// holds the exceptions before it, innermost cause first, as Python prints them; `group`
 /// holds the sub-exceptions of an `ExceptionGroup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParsedFailure {
     pub source: Source,
     pub raised: Raised,

@@ -6,7 +6,7 @@ pub mod category;
 pub mod failure;
 pub mod parse;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::Location;
 
@@ -14,7 +14,7 @@ pub use category::{Category, Nature};
 pub use failure::{Frame, Origin, ParsedFailure, Raised, Source};
 
 /// The verdict on one failing test.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// 16 hex digits; equal for the same bug wherever it shows up.
     pub fingerprint: String,

@@ -13,6 +13,9 @@ pub struct FailureText<'a> {
     pub message: &'a str,
     /// What produced it, when the caller knows (`None`: recognise it from the text).
     pub hint: Option<Source>,
+    /// The project's root directory, absolute: absolute paths below it (outside a virtualenv
+    /// or `site-packages`) are project frames. Relative paths are always the project's.
+    pub root: Option<&'a str>,
 }
 
 /// Parses a failure text; see the module doc.
