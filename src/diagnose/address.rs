@@ -1,0 +1,44 @@
+//! The network address a failure names (`host='db', port=5432`, `("127.0.0.1", 1)`,
+//! `10.0.0.7:80`, `server at "h", port 5432`), so advice can say which service to start.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"host='(?P<host>[^']+)', port=(?P<port>\d{1,5})",
+        r#"server at "(?P<host>[^"]+)"(?: \([^)]*\))?, port (?P<port>\d{1,5})"#,
+        r#"\(\s*['"](?P<host>[\w.\-:]+)['"]\s*,\s*(?P<port>\d{1,5})\s*\)"#,
+        r"(?P<host>\b\d{1,3}(?:\.\d{1,3}){3}|\blocalhost|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})\b",
+        r"(?P<host>\b[a-z][\w\-]*(?:\.[\w\-]+)+):(?P<port>\d{1,5})\b",
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("address pattern"))
+    .collect()
+});
+
+/// `host:port` of the first address found in `text`, trying the most explicit shapes first.
+pub fn find(text: &str) -> Option<String> {
+    SHAPES.iter().find_map(|shape| {
+        let c = shape.captures(text)?;
+        Some(format!("{}:{}", c.name("host")?.as_str(), c.name("port")?.as_str()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    #[test]
+    fn finds_addresses_in_the_shapes_libraries_print() {
+        let requests = "HTTPConnectionPool(host='localhost', port=8000): Max retries exceeded";
+        assert_eq!(find(requests).as_deref(), Some("localhost:8000"));
+        let psycopg = r#"connection to server at "127.0.0.1", port 5432 failed: Connection refused"#;
+        assert_eq!(find(psycopg).as_deref(), Some("127.0.0.1:5432"));
+        let source = "    sock = socket.create_connection((\"127.0.0.1\", 1), timeout=1)";
+        assert_eq!(find(source).as_deref(), Some("127.0.0.1:1"));
+        assert_eq!(find("dial tcp 10.0.0.7:80: refused").as_deref(), Some("10.0.0.7:80"));
+        assert_eq!(find("[Errno 111] Connection refused"), None);
+    }
+}
