@@ -183,6 +183,9 @@ pub struct TestResult {
     /// unit, integration, e2e, performance, stress, a custom tier, or `untiered`.
     pub tier: Option<String>,
     pub worker: usize,
+    /// What diagnosis made of the failure (failures only; filled before reporters see it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::diagnose::Diagnosis>,
 }
 
 impl TestResult {
@@ -205,6 +208,7 @@ impl TestResult {
             markers: vec![],
             tier: None,
             worker,
+            diagnosis: None,
         }
     }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use profiles::Profile;
-pub use schema::{HistoryTable, NativeTable, Table, TierTable};
+pub use schema::{DiagnoseTable, HistoryTable, NativeTable, RuleTable, Table, TierTable};
 
 use crate::plan::CapabilityConfig;
 
@@ -81,6 +81,15 @@ impl Loaded {
             .history
             .as_ref()
             .map(|h| h.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// The `[diagnose]` table (all defaults when absent).
+    pub fn diagnose(&self) -> DiagnoseTable {
+        self.table
+            .diagnose
+            .as_ref()
+            .map(|d| d.get_ref().clone())
             .unwrap_or_default()
     }
 
@@ -221,6 +230,7 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
             ("tiers", profile.tiers.as_ref().map(|s| s.span())),
             ("native", profile.native.as_ref().map(|s| s.span())),
             ("history", profile.history.as_ref().map(|s| s.span())),
+            ("diagnose", profile.diagnose.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((

@@ -10,7 +10,8 @@ use toml::Spanned;
 use crate::plan::CapabilityConfig;
 
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
-/// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`) are only valid at the
+/// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`,
+/// `diagnose`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +37,38 @@ pub struct Table {
     pub tiers: Option<Spanned<BTreeMap<String, TierTable>>>,
     pub native: Option<Spanned<NativeTable>>,
     pub history: Option<Spanned<HistoryTable>>,
+    pub diagnose: Option<Spanned<DiagnoseTable>>,
+}
+
+/// `[diagnose]`: log files to scan and the user's own rules.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseTable {
+    /// Globs, relative to the config file's directory: error lines written to these files
+    /// while a test ran are attached to its diagnosis.
+    pub logs: Option<Vec<String>>,
+    /// `[[diagnose.rules]]`, tried in order before the built-in ones.
+    pub rules: Option<Vec<Spanned<RuleTable>>>,
+}
+
+/// One `[[diagnose.rules]]` entry: regexes (any of them) and what a match means.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTable {
+    /// Shown as `user:NAME` (default: the rule's position, `user:1`).
+    pub name: Option<String>,
+    /// Searched in an exception's type (`sqlite3.OperationalError`).
+    pub exception: Option<String>,
+    /// Searched in the same exception's message; named groups fill `{name}` in cause/advice.
+    pub message: Option<String>,
+    /// Searched in the whole failure text.
+    pub trace: Option<String>,
+    pub category: Option<String>,
+    /// `transient` or `deterministic`.
+    pub nature: Option<String>,
+    pub confidence: Option<f32>,
+    pub cause: Option<String>,
+    pub advice: Option<String>,
 }
 
 /// `[history]`: where runs are recorded and how many are kept.

@@ -1,9 +1,11 @@
 //! Sends each event to every reporter, counting outcomes on the way and keeping, per tier,
-//! whether it failed: the state tier gates are decided from.
+//! whether it failed (the state tier gates are decided from), and diagnosing each failure
+//! on the way so every reporter sees the same verdict.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::diagnose::Diagnoser;
 use crate::events::{Event, Tally};
 use crate::plan::tiers;
 use crate::plan::Tiers;
@@ -18,6 +20,7 @@ pub struct Fanout<'r> {
     native_tiers: HashMap<String, String>,
     /// Tiers that did not pass: "failed", or "was skipped because X failed".
     not_passed: BTreeMap<String, String>,
+    diagnoser: Diagnoser,
 }
 
 impl<'r> Fanout<'r> {
@@ -26,6 +29,7 @@ impl<'r> Fanout<'r> {
         tiers: &'r Tiers,
         rootdir: &Path,
         native_tiers: HashMap<String, String>,
+        diagnoser: Diagnoser,
     ) -> Self {
         Fanout {
             reporters,
@@ -34,6 +38,7 @@ impl<'r> Fanout<'r> {
             rootdir: rootdir.to_path_buf(),
             native_tiers,
             not_passed: BTreeMap::new(),
+            diagnoser,
         }
     }
 
@@ -44,6 +49,8 @@ impl<'r> Fanout<'r> {
                 result.tier = Some(self.tier_of(&result.id));
             }
             if result.outcome.is_failure() {
+                // Before any reporter: the terminal, JUnit and history all show the verdict.
+                result.diagnosis = self.diagnoser.diagnose(result);
                 let tier = result.tier.clone().unwrap_or_default();
                 self.not_passed.insert(tier, "failed".to_string());
             }

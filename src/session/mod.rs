@@ -2,6 +2,7 @@
 //! one pass of the workers per tier wave → the exit code pytest would give. Every event goes
 //! to every reporter.
 
+mod diagnosis;
 mod fanout;
 mod history;
 mod prepare;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use crate::diagnose::Diagnoser;
 use crate::discover::native::NativeTest;
 use crate::discover::{self, DiscoverError, Discovery};
 use crate::events::{Event, Outcome, SkipInfo, Tally, TestResult};
@@ -25,6 +27,7 @@ use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
 
 use fanout::Fanout;
+pub use diagnosis::{diagnose_settings, DiagnoseSettings};
 pub use history::{recorder, HistorySettings};
 pub use prepare::{native_tier, Prepared};
 pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
@@ -46,6 +49,8 @@ pub struct RunRequest {
     pub planning: Planning,
     /// Where runs are recorded and durations come from; `None` when there is no history.
     pub history: Option<HistorySettings>,
+    /// Rules and log files for diagnosing failures.
+    pub diagnose: DiagnoseSettings,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -155,11 +160,13 @@ pub fn run(
             )
         })
         .collect();
+    let diagnoser = Diagnoser::new(request.diagnose.rules.clone(), &rootdir);
     let mut fanout = Fanout::new(
         &mut *reporters,
         &request.planning.tiers,
         &rootdir,
         native_tiers,
+        diagnoser,
     );
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),

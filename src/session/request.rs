@@ -92,6 +92,7 @@ pub fn resolve(
             invocation_dir,
             loaded,
         )),
+        diagnose: super::diagnose_settings(loaded, invocation_dir)?,
     };
     Ok(Resolved {
         request,
