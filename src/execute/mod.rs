@@ -2,6 +2,7 @@
 //! events into [`Event`]s, survives crashed workers, enforces `--timeout`, and stops cleanly
 //! when asked to.
 
+mod log_watch;
 pub mod native;
 mod native_lane;
 mod plugin;
@@ -37,6 +38,8 @@ pub struct ExecuteOptions {
     pub include_ignored: bool,
     /// vigil's plan for the plugin (tiers, gates, capabilities), passed through as it is.
     pub plugin_plan: serde_json::Value,
+    /// Absolute globs of log files whose error lines are attached to failing native tests.
+    pub log_patterns: Vec<String>,
 }
 
 /// What one pass of the pool runs.

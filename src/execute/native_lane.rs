@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::discover::native::NativeTest;
 use crate::events::{Event, Outcome, PlannedTest};
 
+use super::log_watch::{LogMark, LogWatch};
 use super::native::{self, NativeProcess};
 use super::results;
 use super::worker::{Envelope, Message};
@@ -24,6 +25,7 @@ struct Running {
     started: Instant,
     slot: usize,
     timed_out: bool,
+    logs: LogMark,
 }
 
 pub struct NativeLane<'a> {
@@ -34,6 +36,8 @@ pub struct NativeLane<'a> {
     first_slot: usize,
     include_ignored: bool,
     capture_cap: usize,
+    /// `[diagnose] logs`: error lines written while a test ran go with its failure.
+    logs: LogWatch,
     /// After Ctrl-C a test that ends has no result: it was cut short, not failed.
     cancelled: bool,
 }
@@ -44,6 +48,7 @@ impl<'a> NativeLane<'a> {
         first_slot: usize,
         include_ignored: bool,
         capture_cap: usize,
+        logs: LogWatch,
     ) -> Self {
         NativeLane {
             tests,
@@ -52,6 +57,7 @@ impl<'a> NativeLane<'a> {
             first_slot,
             include_ignored,
             capture_cap,
+            logs,
             cancelled: false,
         }
     }
@@ -103,6 +109,7 @@ impl<'a> NativeLane<'a> {
                     message: Message::Exited(status),
                 });
             };
+            let logs = self.logs.mark();
             match native::spawn(test, self.include_ignored, scratch, on_exit) {
                 Ok(process) => {
                     emit(Event::TestStarted {
@@ -115,6 +122,7 @@ impl<'a> NativeLane<'a> {
                         started: Instant::now(),
                         slot,
                         timed_out: false,
+                        logs,
                     });
                 }
                 Err(error) => emit(Event::TestFinished(results::interrupted(
@@ -152,14 +160,18 @@ impl<'a> NativeLane<'a> {
             return;
         }
         let test = &self.tests[index];
-        emit(Event::TestFinished(native::result(
+        let mut result = native::result(
             test,
             &status,
             &done.process.log,
             done.started.elapsed(),
             done.slot,
             self.capture_cap,
-        )));
+        );
+        if result.outcome.is_failure() {
+            result.sections.extend(self.logs.errors_since(&done.logs));
+        }
+        emit(Event::TestFinished(result));
     }
 
     /// Kills tests that ran past `limit`, reporting them as timed out.

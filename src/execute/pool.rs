@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::discover::native::NativeTest;
 use crate::events::{Event, Outcome, PlannedTest};
 
+use super::log_watch::LogWatch;
 use super::native_lane::{NativeLane, LANE};
 use super::results::{self, TestContext};
 use super::wire::{WireEvent, WireItem};
@@ -86,6 +87,10 @@ impl<'a> Pool<'a> {
                 python_workers,
                 options.include_ignored,
                 options.capture_cap,
+                LogWatch {
+                    patterns: options.log_patterns.clone(),
+                    rootdir: options.rootdir.clone(),
+                },
             ),
             execution: Execution::default(),
         }

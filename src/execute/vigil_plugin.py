@@ -16,9 +16,11 @@ missing capability, orders tests after the ones they depend on, and skips a test
 prerequisite did not pass -- pytest-dependency's semantics, across files.
 """
 
+import glob
 import heapq
 import json
 import os
+import re
 import shutil
 import socket
 
@@ -72,6 +74,7 @@ class _Plan:
         self.gated = raw.get("gated") or {}
         self.capabilities = raw.get("capabilities") or {}
         self.named = frozenset(raw.get("named") or ())
+        self.logs = _LogWatch(raw.get("logs") or ())
         self._tier_markers = {m: t["name"] for t in self.tiers for m in t.get("markers", ())}
         self._tier_dirs = {d: t["name"] for t in self.tiers for d in t.get("dirs", ())}
 
@@ -109,6 +112,61 @@ class _Plan:
         return self.capabilities[key]
 
 
+class _LogWatch:
+    """The log files of `[diagnose] logs`: where each ended when a test started, so the error
+    lines written while it ran (in this worker) can be attached to its failure."""
+
+    MAX_BYTES = 256 * 1024
+    MAX_LINES = 50
+    # What logging, tracing and panics write on an error line.
+    ERROR = re.compile(r"\b(ERROR|CRITICAL|FATAL|Error|Exception|Traceback|panicked|error|fatal)\b")
+
+    def __init__(self, patterns):
+        self.patterns = list(patterns)
+        self.offsets = {}
+
+    def files(self):
+        found = set()
+        for pattern in self.patterns:
+            found.update(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        return sorted(found)
+
+    def mark(self):
+        if self.patterns:
+            self.offsets = {path: _size(path) for path in self.files()}
+
+    def errors_since_mark(self, rootdir):
+        """[title, text] sections of the error lines written since `mark`, one per file."""
+        sections = []
+        for path in self.files():
+            start = self.offsets.get(path, 0)
+            if _size(path) < start:
+                start = 0  # rotated or truncated: everything in it is new
+            lines = self._error_lines(path, start)
+            if lines:
+                shown = os.path.relpath(path, rootdir) if rootdir else path
+                sections.append(["vigil log %s" % shown, "\n".join(lines) + "\n"])
+        return sections
+
+    def _error_lines(self, path, start):
+        try:
+            with open(path, "rb") as f:
+                f.seek(start)
+                data = f.read(self.MAX_BYTES)
+        except OSError:
+            return []
+        text = data.decode("utf-8", "replace")
+        hits = [line[:500] for line in text.splitlines() if self.ERROR.search(line)]
+        return hits[: self.MAX_LINES]
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _probe(key):
     kind, _, what = key.partition(":")
     if kind == "env":
@@ -134,6 +192,7 @@ class VigilPlugin:
         self.tiers = {}
         self.planned_skips = {}
         self.deps = None
+        self.rootdir = None
 
     # -- keeping to the assigned files ------------------------------------------------------
 
@@ -248,6 +307,8 @@ class VigilPlugin:
 
     def pytest_runtest_logstart(self, nodeid, location):
         self.phases[nodeid] = []
+        if self.assignment:
+            self.assignment["plan"].logs.mark()
         self.stream.emit(ev="test_start", nodeid=nodeid)
 
     def pytest_runtest_logreport(self, report):
@@ -262,6 +323,9 @@ class VigilPlugin:
         phases = self.phases.pop(nodeid, [])
         sections = getattr(self, "sections", [])
         self.sections = []
+        failed = any(p["outcome"] == "failed" for p in phases)
+        if failed and self.assignment:
+            sections.extend(self.assignment["plan"].logs.errors_since_mark(self.rootdir))
         self.stream.emit(ev="test_done", nodeid=nodeid, phases=phases, sections=sections)
 
     def pytest_sessionfinish(self, session, exitstatus):
@@ -470,6 +534,7 @@ def pytest_configure(config):
     assignment = _load_assignment()
     _register_markers(config, assignment["plan"] if assignment else _Plan({}))
     plugin = VigilPlugin(stream, assignment)
+    plugin.rootdir = str(config.rootpath)
     config.pluginmanager.register(plugin, "vigil-reporter")
     stream.emit(ev="hello", protocol=_PROTOCOL, pid=os.getpid(), pytest=pytest.__version__,
                 rootdir=str(config.rootpath), inifile=str(config.inipath) if config.inipath else None)

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{Property, NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::events::{Event, Outcome, Phase, Problem, TestResult};
 
@@ -138,6 +138,17 @@ fn test_case(result: &TestResult) -> TestCase {
     }
     if !err.is_empty() {
         case.set_system_err(err);
+    }
+    // Testcase properties, as pytest's `record_property` writes them, so CI tools that read
+    // JUnit can group failures the way `vigil diagnose` does.
+    if let Some(diagnosis) = &result.diagnosis {
+        let properties = [
+            ("vigil.fingerprint", diagnosis.fingerprint.clone()),
+            ("vigil.category", diagnosis.category.name().to_string()),
+            ("vigil.nature", diagnosis.nature.name().to_string()),
+            ("vigil.confidence", format!("{:.2}", diagnosis.confidence)),
+        ];
+        case.add_properties(properties.map(|(k, v)| Property::new(k, v)));
     }
     case
 }

@@ -353,6 +353,7 @@ fn plugin_plan(
         "gated": gated,
         "capabilities": prepared.probes.to_json(),
         "named": request.planning.capabilities.keys().collect::<Vec<_>>(),
+        "logs": request.diagnose.logs,
     })
 }
 
@@ -395,6 +396,7 @@ pub fn execute_options(
             .as_ref()
             .is_some_and(|n| n.include_ignored),
         plugin_plan,
+        log_patterns: request.diagnose.logs.clone(),
     }
 }
 

@@ -1,0 +1,65 @@
+//! A run's failures grouped by fingerprint — one group per bug — most tests first, each with
+//! what history knows of it and the recommended actions.
+
+use serde::Serialize;
+
+use crate::events::Outcome;
+use crate::history::FingerprintHistory;
+
+use super::recommend::{recommend, Recommendation};
+use super::Diagnosis;
+
+/// One failing test in a group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub test: String,
+    pub outcome: Outcome,
+    pub message: String,
+}
+
+/// One bug: the tests it failed and what is known about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub fingerprint: String,
+    /// The first member's diagnosis (all members share type, frames and normalized message).
+    pub diagnosis: Diagnosis,
+    pub tests: Vec<Member>,
+    /// What earlier runs say about this fingerprint; `None` without history or when new.
+    pub history: Option<FingerprintHistory>,
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// Groups failures by fingerprint, biggest group first (first seen first on ties).
+pub fn group<'a>(failures: impl IntoIterator<Item = (Member, &'a Diagnosis)>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for (member, diagnosis) in failures {
+        match groups
+            .iter_mut()
+            .find(|g| g.fingerprint == diagnosis.fingerprint)
+        {
+            Some(group) => group.tests.push(member),
+            None => groups.push(Group {
+                fingerprint: diagnosis.fingerprint.clone(),
+                diagnosis: diagnosis.clone(),
+                tests: vec![member],
+                history: None,
+                recommendations: vec![],
+            }),
+        }
+    }
+    // A stable sort keeps first-seen order among groups of one size.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.tests.len()));
+    groups
+}
+
+/// Attaches history (looked up by `lookup`) and recommendations to every group.
+pub fn annotate(
+    groups: &mut [Group],
+    mut lookup: impl FnMut(&str) -> Option<FingerprintHistory>,
+) {
+    for group in groups.iter_mut() {
+        group.history = lookup(&group.fingerprint);
+        group.recommendations =
+            recommend(&group.diagnosis, group.history.as_ref(), group.tests.len());
+    }
+}

@@ -1,0 +1,99 @@
+//! Ranked actions for one group of failures, from its rule's advice, its nature, and what
+//! history says (flaky before, failing since a commit, a recorded fix).
+
+use serde::Serialize;
+
+use crate::history::FingerprintHistory;
+
+use super::category::Nature;
+use super::Diagnosis;
+
+/// One thing to do, with how sure diagnosis is that it helps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub action: String,
+    pub confidence: f32,
+}
+
+/// The recommendations for a group of `tests` failures, most confident first.
+pub fn recommend(
+    diagnosis: &Diagnosis,
+    history: Option<&FingerprintHistory>,
+    tests: usize,
+) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let mut add = |action: String, confidence: f32| out.push(Recommendation { action, confidence });
+    if let Some(history) = history {
+        for fix in history.fixes.iter().take(1) {
+            add(format!("apply the fix recorded before: {}", fix.note), 0.85);
+        }
+        if history.flaky {
+            add(
+                "retry and mark flaky: it has passed on a retry or rerun of the same commit before"
+                    .to_string(),
+                0.8,
+            );
+        }
+        if let Some(since) = failing_since(diagnosis, history) {
+            add(since, 0.7 * diagnosis.confidence.max(0.5));
+        }
+    }
+    if let Some(advice) = &diagnosis.advice {
+        add(advice.clone(), diagnosis.confidence);
+    }
+    if diagnosis.nature == Nature::Transient && !history.is_some_and(|h| h.flaky) {
+        add(
+            format!(
+                "retry: a transient {} failure may pass unchanged",
+                diagnosis.category.name()
+            ),
+            0.6 * diagnosis.confidence,
+        );
+    }
+    if tests >= 3 {
+        let place = diagnosis
+            .frames
+            .first()
+            .map(|f| f.path.clone())
+            .or_else(|| diagnosis.location.as_ref().map(|l| l.path.clone()));
+        if let Some(place) = place {
+            add(
+                format!("one cause behind {tests} tests: start with {place}"),
+                0.5,
+            );
+        }
+    }
+    out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    out
+}
+
+/// "failing since commit abc1234 (run 12), passed at def5678: likely a regression in app/db.py"
+/// for a deterministic failure history saw start.
+fn failing_since(diagnosis: &Diagnosis, history: &FingerprintHistory) -> Option<String> {
+    if diagnosis.nature != Nature::Deterministic {
+        return None;
+    }
+    let commit = short(history.first.commit.as_deref()?);
+    let mut text = format!(
+        "this failure has been seen since commit {commit} (run {})",
+        history.first.run_id
+    );
+    if let Some(pass) = &history.last_pass_before {
+        if let Some(passed_at) = pass.commit.as_deref() {
+            text.push_str(&format!(", and passed at {}", short(passed_at)));
+        }
+        let place = diagnosis
+            .frames
+            .first()
+            .map(|f| f.path.as_str())
+            .or_else(|| diagnosis.location.as_ref().map(|l| l.path.as_str()));
+        if let Some(place) = place {
+            text.push_str(&format!(": likely a regression in {place}"));
+        }
+    }
+    Some(text)
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(8)]
+}
