@@ -160,23 +160,33 @@ const TABLE: &[Builtin] = &[
         ..NONE
     },
     Builtin {
-        name: "dns",
+        name: "dns-unavailable",
         category: Network,
         nature: Transient,
         confidence: 0.8,
-        message: Some(r"(?i)Name or service not known|nodename nor servname|Temporary failure in name resolution|failed to lookup address|getaddrinfo failed|No address associated with hostname|Name does not resolve|dns error"),
-        cause: "a host name could not be resolved: no DNS, no network, or a wrong host name",
-        advice: Some("check the host name in the test's settings and that the machine can resolve it"),
+        message: Some(r"(?i)Temporary failure in name resolution|EAI_AGAIN|try again later|dns error: .*timed out"),
+        cause: "the resolver could not answer: no DNS server reachable right now",
+        advice: Some("retry; check the machine's network and resolver"),
+        ..NONE
+    },
+    Builtin {
+        name: "dns-unknown-host",
+        category: Network,
+        nature: Deterministic,
+        confidence: 0.8,
+        message: Some(r"(?i)Name or service not known|nodename nor servname|failed to lookup address|getaddrinfo failed|No address associated with hostname|Name does not resolve|NXDOMAIN|dns error"),
+        cause: "the host name does not exist: a wrong host in the test's settings (a retry will not help)",
+        advice: Some("check the host name the test connects to"),
         ..NONE
     },
     Builtin {
         name: "dns-type",
         category: Network,
-        nature: Transient,
-        confidence: 0.8,
+        nature: Deterministic,
+        confidence: 0.7,
         exception: Some(r"(?:^|\.)gaierror$"),
-        cause: "a host name could not be resolved: no DNS, no network, or a wrong host name",
-        advice: Some("check the host name in the test's settings and that the machine can resolve it"),
+        cause: "a host name could not be resolved",
+        advice: Some("check the host name the test connects to and that the machine can resolve it"),
         ..NONE
     },
     Builtin {

@@ -10,6 +10,7 @@ mod fingerprint;
 mod normalize;
 pub mod parse;
 pub mod rules;
+pub mod score;
 mod source_line;
 
 use serde::{Deserialize, Serialize};
