@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cli;
 
+use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
 use cli::{json_format, print_json, usage, Failure};
 
@@ -54,6 +55,8 @@ enum Command {
     Trends(TrendsArgs),
     /// Write a self-contained HTML report of a run and the trends before it.
     Report(ReportArgs),
+    /// A run's failures grouped by cause: category, history and what to do about each.
+    Diagnose(DiagnoseArgs),
 }
 
 #[derive(Args)]
@@ -212,6 +215,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
             cli::history::report(args, &settings, &invocation_dir)
         }
+        Command::Diagnose(args) => {
+            let settings =
+                request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
+            cli::diagnose::diagnose(args, &settings, &invocation_dir, &loaded)
+        }
     }
 }
 
@@ -255,8 +263,9 @@ fn run(
     // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
     let cancel = install_signal_handlers();
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
-    let mut reporters: Vec<Box<dyn Reporter>> =
-        vec![Box::new(TerminalReporter::stdout(color, verbose))];
+    let history_path = resolved.request.history.as_ref().map(|h| h.path.clone());
+    let terminal = TerminalReporter::stdout(color, verbose).with_history(history_path);
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(terminal)];
     if let Some(path) = junit.or(resolved.junit) {
         reporters.push(Box::new(JunitReporter::new(discover::absolute(
             &invocation_dir,

@@ -137,7 +137,7 @@ pub fn history(
     }
 }
 
-fn history_error(error: HistoryError) -> Failure {
+pub fn history_error(error: HistoryError) -> Failure {
     let code = match error {
         HistoryError::Query(_) | HistoryError::TooNew { .. } => ExitCode::UsageError,
         _ => ExitCode::InternalError,

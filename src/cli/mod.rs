@@ -1,6 +1,7 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
-//! an exit code and a message, output formats, and the history commands.
+//! an exit code and a message, output formats, the history commands and `vigil diagnose`.
 
+pub mod diagnose;
 pub mod history;
 
 use vigil::exit::ExitCode;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::events::Outcome;
+use crate::events::{Outcome, TestResult};
 use crate::history::FingerprintHistory;
 
 use super::recommend::{recommend, Recommendation};
@@ -29,8 +29,21 @@ pub struct Group {
     pub recommendations: Vec<Recommendation>,
 }
 
+/// The failing results of a run, grouped (results without a diagnosis are left out).
+pub fn from_results(results: &[TestResult]) -> Vec<Group> {
+    group(results.iter().filter_map(|r| {
+        let diagnosis = r.diagnosis.clone()?;
+        let member = Member {
+            test: r.id.clone(),
+            outcome: r.outcome,
+            message: diagnosis.message.clone(),
+        };
+        Some((member, diagnosis))
+    }))
+}
+
 /// Groups failures by fingerprint, biggest group first (first seen first on ties).
-pub fn group<'a>(failures: impl IntoIterator<Item = (Member, &'a Diagnosis)>) -> Vec<Group> {
+pub fn group(failures: impl IntoIterator<Item = (Member, Diagnosis)>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for (member, diagnosis) in failures {
         match groups
@@ -40,7 +53,7 @@ pub fn group<'a>(failures: impl IntoIterator<Item = (Member, &'a Diagnosis)>) ->
             Some(group) => group.tests.push(member),
             None => groups.push(Group {
                 fingerprint: diagnosis.fingerprint.clone(),
-                diagnosis: diagnosis.clone(),
+                diagnosis,
                 tests: vec![member],
                 history: None,
                 recommendations: vec![],

@@ -7,8 +7,10 @@ mod builtin_rules;
 pub mod category;
 pub mod failure;
 mod fingerprint;
+pub mod groups;
 mod normalize;
 pub mod parse;
+mod recommend;
 pub mod rules;
 pub mod score;
 mod source_line;
@@ -20,6 +22,7 @@ use crate::events::{Location, Outcome, Phase, Problem, TestResult};
 pub use category::{Category, Nature};
 pub use failure::{Frame, Origin, ParsedFailure, Raised, Source};
 pub use normalize::normalize;
+pub use recommend::Recommendation;
 pub use rules::{Rule, RuleError, RuleSpec, Rules};
 
 /// The verdict on one failing test.

@@ -1,6 +1,7 @@
 //! Reporting: consumers of the event stream. Each reporter sees every event in order and
 //! renders it its own way (terminal, JUnit); none of them talks to the executor.
 
+mod diagnosis;
 mod history_tables;
 pub mod html;
 mod junit;
@@ -9,6 +10,7 @@ mod summary;
 mod terminal;
 mod text_table;
 
+pub use diagnosis::{render_groups, GroupView};
 pub use history_tables::{render_runs, render_timeline, render_trends};
 pub use junit::{junit_names, JunitReporter};
 pub use plan::{render_plan, render_tier_counts};

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use console::Style;
 
+use crate::diagnose::groups::Group;
 use crate::events::{Outcome, Tally, TestResult};
+
+use super::diagnosis::{render_groups, GroupView};
 
 /// Longest traceback printed per failure, in lines (the JUnit file keeps it whole).
 const MAX_TRACE_LINES: usize = 120;
@@ -15,6 +18,7 @@ const WIDTH: usize = 80;
 /// Renders the summary; `color` switches ANSI styling on.
 pub fn render_summary(
     failures: &[TestResult],
+    groups: &[Group],
     notices: &[String],
     tally: &Tally,
     elapsed: Duration,
@@ -42,6 +46,19 @@ pub fn render_summary(
         for result in failures {
             let _ = writeln!(out, "{}", short_line(result));
         }
+    }
+    if !groups.is_empty() {
+        let title = match groups.len() {
+            1 => "diagnosis: 1 group".to_string(),
+            n => format!("diagnosis: {n} groups"),
+        };
+        banner(&mut out, &title, &Style::new());
+        let view = GroupView {
+            max_tests: 5,
+            max_actions: 2,
+            color,
+        };
+        out.push_str(&render_groups(groups, view));
     }
     for notice in notices {
         let _ = writeln!(
@@ -120,6 +137,7 @@ fn clip_lines(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::{groups, Diagnoser, Rules};
     use crate::events::{Location, Phase, Problem};
 
     fn failed(id: &str, outcome: Outcome, message: &str, line: Option<u32>) -> TestResult {
@@ -148,7 +166,7 @@ mod tests {
 
     #[test]
     fn summary_lists_tracebacks_then_one_line_per_failure_then_counts() {
-        let failures = vec![
+        let mut failures = vec![
             failed(
                 "tests/test_a.py::test_one",
                 Outcome::Failed,
@@ -179,8 +197,15 @@ mod tests {
         ] {
             tally.add(o);
         }
+        let diagnoser = Diagnoser::new(Rules::builtin(), std::path::Path::new("/r"));
+        for failure in &mut failures {
+            failure.diagnosis = diagnoser.diagnose(failure);
+        }
+        let mut found = groups::from_results(&failures);
+        groups::annotate(&mut found, |_| None);
         let text = render_summary(
             &failures,
+            &found,
             &["worker 1: malformed event".into()],
             &tally,
             Duration::from_millis(1234),
@@ -193,7 +218,7 @@ mod tests {
     fn colour_only_when_asked() {
         let mut tally = Tally::default();
         tally.add(Outcome::Passed);
-        assert!(!render_summary(&[], &[], &tally, Duration::ZERO, false).contains('\u{1b}'));
-        assert!(render_summary(&[], &[], &tally, Duration::ZERO, true).contains('\u{1b}'));
+        assert!(!render_summary(&[], &[], &[], &tally, Duration::ZERO, false).contains('\u{1b}'));
+        assert!(render_summary(&[], &[], &[], &tally, Duration::ZERO, true).contains('\u{1b}'));
     }
 }

@@ -2,6 +2,7 @@
 //! `NO_COLOR` honoured; failures are shown as they happen and summarized at the end.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use console::Style;
@@ -10,6 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::events::{Event, Outcome, TestResult};
 
 use super::summary::render_summary;
+use crate::diagnose::groups::{self, Group};
+use crate::history::Store;
 use super::Reporter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub struct TerminalReporter {
     bar: Option<ProgressBar>,
     failures: Vec<TestResult>,
     notices: Vec<String>,
+    /// The history database failure groups are looked up in (what earlier runs saw).
+    history: Option<PathBuf>,
 }
 
 impl TerminalReporter {
@@ -50,7 +55,30 @@ impl TerminalReporter {
             bar,
             failures: Vec::new(),
             notices: Vec::new(),
+            history: None,
         }
+    }
+
+    /// Looks failure groups up in this history database for the end-of-run diagnosis.
+    pub fn with_history(mut self, path: Option<PathBuf>) -> Self {
+        self.history = path;
+        self
+    }
+
+    /// The run's failures grouped by fingerprint, with what history knew before this run.
+    fn groups(&self) -> Vec<Group> {
+        let mut found = groups::from_results(&self.failures);
+        if found.is_empty() {
+            return found;
+        }
+        // This run is not recorded yet (history writes last): what it finds is the past.
+        let store = self.history.as_deref().and_then(|p| Store::open_existing(p).ok());
+        groups::annotate(&mut found, |fp| {
+            store
+                .as_ref()
+                .and_then(|s| s.fingerprint_history(fp, None).ok().flatten())
+        });
+        found
     }
 
     fn line(&mut self, text: String) {
@@ -141,8 +169,15 @@ impl Reporter for TerminalReporter {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                let text =
-                    render_summary(&self.failures, &self.notices, tally, *duration, self.color);
+                let groups = self.groups();
+                let text = render_summary(
+                    &self.failures,
+                    &groups,
+                    &self.notices,
+                    tally,
+                    *duration,
+                    self.color,
+                );
                 let _ = write!(self.out, "{text}");
                 let _ = self.out.flush();
             }
