@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::diagnose::Diagnosis;
 use crate::exit::ExitCode;
 
 /// Everything a run reports, in the order it happens.
+// `TestFinished` outweighs the rest since a result carries its diagnosis inline, the field's
+// shape as the diagnose side defines it (`Option<Diagnosis>`); boxing it is that side's call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -183,6 +187,9 @@ pub struct TestResult {
     /// unit, integration, e2e, performance, stress, a custom tier, or `untiered`.
     pub tier: Option<String>,
     pub worker: usize,
+    /// The verdict on a failure, once diagnosis has read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
 }
 
 impl TestResult {
@@ -205,6 +212,7 @@ impl TestResult {
             markers: vec![],
             tier: None,
             worker,
+            diagnosis: None,
         }
     }
 

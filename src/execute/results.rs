@@ -78,6 +78,7 @@ pub fn from_phases(
         markers: ctx.markers,
         tier: ctx.tier,
         worker: ctx.worker,
+        diagnosis: None,
     }
 }
 

@@ -142,6 +142,7 @@ mod tests {
             markers: vec![],
             tier: None,
             worker: 0,
+            diagnosis: None,
         }
     }
 

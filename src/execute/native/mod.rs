@@ -122,5 +122,6 @@ pub fn result(
         markers: vec![],
         tier: None,
         worker,
+        diagnosis: None,
     }
 }
