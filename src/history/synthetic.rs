@@ -78,7 +78,7 @@ fn result(r: usize, t: usize) -> ResultRecord {
         duration: Duration::from_micros(base_us * jitter / 100),
         attempt: 1,
         message: failed.then(|| format!("AssertionError: assert {} == {}", roll % 1000, t)),
-        fingerprint: None,
+        diagnosis: None,
     }
 }
 
