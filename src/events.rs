@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::diagnose::Diagnosis;
 use crate::exit::ExitCode;
 
 /// Everything a run reports, in the order it happens.
@@ -183,9 +184,9 @@ pub struct TestResult {
     /// unit, integration, e2e, performance, stress, a custom tier, or `untiered`.
     pub tier: Option<String>,
     pub worker: usize,
-    /// What diagnosis made of the failure (failures only; filled before reporters see it).
+    /// The verdict on a failure, once diagnosis has read it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diagnosis: Option<crate::diagnose::Diagnosis>,
+    pub diagnosis: Option<Box<Diagnosis>>,
 }
 
 impl TestResult {

@@ -32,7 +32,7 @@ pub struct Group {
 /// The failing results of a run, grouped (results without a diagnosis are left out).
 pub fn from_results(results: &[TestResult]) -> Vec<Group> {
     group(results.iter().filter_map(|r| {
-        let diagnosis = r.diagnosis.clone()?;
+        let diagnosis = Diagnosis::clone(r.diagnosis.as_ref()?);
         let member = Member {
             test: r.id.clone(),
             outcome: r.outcome,

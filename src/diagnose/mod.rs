@@ -69,12 +69,12 @@ impl Diagnoser {
     }
 
     /// The diagnosis of a failing result (`None` for results that did not fail).
-    pub fn diagnose(&self, result: &TestResult) -> Option<Diagnosis> {
+    pub fn diagnose(&self, result: &TestResult) -> Option<Box<Diagnosis>> {
         if !result.outcome.is_failure() {
             return None;
         }
         let problem = result.problems.first()?;
-        Some(self.diagnose_text(&result.id, result.outcome, problem))
+        Some(Box::new(self.diagnose_text(&result.id, result.outcome, problem)))
     }
 
     /// The diagnosis of one problem of test `test_id`.

@@ -70,7 +70,8 @@ pub fn recommend(
 /// "failing since commit abc1234 (run 12), passed at def5678: likely a regression in app/db.py"
 /// for a deterministic failure history saw start.
 fn failing_since(diagnosis: &Diagnosis, history: &FingerprintHistory) -> Option<String> {
-    if diagnosis.nature != Nature::Deterministic {
+    // One run is this one: nothing to say "since" about yet.
+    if diagnosis.nature != Nature::Deterministic || history.runs < 2 {
         return None;
     }
     let commit = short(history.first.commit.as_deref()?);

@@ -60,6 +60,13 @@ pub fn flaky_tests(
     Ok(found)
 }
 
+/// The commit a run tested, when its results are evidence about that commit's code: a work
+/// tree known to be clean. Results of a dirty or unknown tree may come from edits that were
+/// never committed. Fingerprint history uses the same rule (fingerprints.rs).
+pub(super) fn clean_commit(commit: Option<&str>, dirty: Option<bool>) -> Option<&str> {
+    commit.filter(|_| dirty == Some(false))
+}
+
 /// The window's commits of clean work trees, numbered, and each run's number: a test's
 /// pass/fail per commit is then a flag array, not a map keyed by 40-character strings.
 struct CleanCommits<'a> {
@@ -74,12 +81,12 @@ impl<'a> CleanCommits<'a> {
         let of_run = window
             .runs
             .iter()
-            .map(|run| match (run.commit.as_deref(), run.dirty) {
-                (Some(commit), Some(false)) => Some(*numbers.entry(commit).or_insert_with(|| {
+            .map(|run| {
+                let commit = clean_commit(run.commit.as_deref(), run.dirty)?;
+                Some(*numbers.entry(commit).or_insert_with(|| {
                     names.push(commit);
                     names.len() - 1
-                })),
-                _ => None,
+                }))
             })
             .collect();
         CleanCommits { names, of_run }

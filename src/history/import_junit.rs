@@ -219,7 +219,7 @@ fn attempts(case: Node, id: &str, tier: &str) -> Vec<ResultRecord> {
             duration,
             attempt: i as u32 + 1,
             message: message.filter(|_| outcome.is_failure()),
-            fingerprint: None,
+            diagnosis: None,
         })
         .collect()
 }

@@ -1,9 +1,11 @@
 //! The run history: a SQLite database (`.vigil/history.db` by default) that every run lands in,
 //! one transaction per run, and the queries over it (recent runs, one test's timeline, trends,
-//! flakiness, duration regressions) plus the duration estimate the scheduler balances with.
+//! flakiness, duration regressions, a failure fingerprint's history) plus the duration
+//! estimate the scheduler balances with.
 
 mod digest;
 mod durations;
+mod fingerprints;
 mod flaky;
 mod git;
 mod import_junit;
@@ -23,6 +25,7 @@ mod trends;
 mod window;
 
 pub use durations::HistoryEstimate;
+pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
 pub use flaky::Flaky;
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};

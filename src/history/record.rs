@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::diagnose::Diagnosis;
 use crate::events::{Outcome, Tally};
 
 use super::git::GitInfo;
@@ -41,8 +42,16 @@ pub struct ResultRecord {
     pub attempt: u32,
     /// The first problem's one-line message, for failures and errors.
     pub message: Option<String>,
-    /// The diagnosis fingerprint, once diagnosis computes one.
-    pub fingerprint: Option<String>,
+    /// The verdict on a failure, when diagnosis read it. Boxed: most results are passes, and
+    /// a run holds thousands of records.
+    pub diagnosis: Option<Box<Diagnosis>>,
+}
+
+impl ResultRecord {
+    /// The fingerprint stored in `results.fingerprint`.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.diagnosis.as_deref().map(|d| d.fingerprint.as_str())
+    }
 }
 
 impl RunRecord {

@@ -63,6 +63,23 @@ pub fn result_record(result: &TestResult) -> ResultRecord {
         duration: result.duration,
         attempt: 1,
         message: result.problems.first().map(|p| p.message.clone()),
-        fingerprint: None,
+        diagnosis: result.diagnosis.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Outcome;
+    use crate::history::fingerprints::tests::diagnosis;
+
+    #[test]
+    fn the_record_carries_the_results_diagnosis() {
+        let mut result = TestResult::bare("t.py::a".into(), Outcome::Failed, vec![], None, 0);
+        assert_eq!(result_record(&result).diagnosis, None);
+        result.diagnosis = Some(Box::new(diagnosis("00000000000000f1", "refused")));
+        let record = result_record(&result);
+        assert_eq!(record.fingerprint(), Some("00000000000000f1"));
+        assert_eq!(record.diagnosis.as_deref(), result.diagnosis.as_deref());
     }
 }

@@ -71,7 +71,7 @@ mod tests {
             duration: Duration::from_millis(ms),
             attempt,
             message: outcome.is_failure().then(|| format!("{test} broke")),
-            fingerprint: None,
+            diagnosis: None,
         }
     }
 

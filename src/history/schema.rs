@@ -56,6 +56,32 @@ const MIGRATIONS: &[Migration] = &[
     // 2: one digest blob per run (see digest.rs), filled in for the runs already there.
     Migration::Sql("CREATE TABLE run_digests (run_id INTEGER PRIMARY KEY, tests BLOB NOT NULL);"),
     Migration::Rust(backfill_digests),
+    // 3 (user_version 4): what diagnosis leaves. A result row keeps only its fingerprint; the
+    // verdict lives once per fingerprint (the latest one recorded). The results index is
+    // partial because nearly every row is a pass with no fingerprint: indexing only the
+    // failures keeps the per-result size where it was. `fixes` holds healers' notes. Runs by
+    // commit serve the flakiness evidence "a later clean run at the same commit".
+    Migration::Sql(
+        "CREATE TABLE fingerprints (
+        fingerprint  TEXT PRIMARY KEY,
+        category     TEXT NOT NULL,
+        nature       TEXT NOT NULL,
+        exception    TEXT,
+        normalized   TEXT NOT NULL,
+        detail       TEXT NOT NULL,
+        updated_run  INTEGER
+    );
+    CREATE INDEX results_by_fingerprint ON results(fingerprint) WHERE fingerprint IS NOT NULL;
+    CREATE TABLE fixes (
+        id           INTEGER PRIMARY KEY,
+        fingerprint  TEXT NOT NULL,
+        recorded_ms  INTEGER NOT NULL,
+        commit_sha   TEXT,
+        note         TEXT NOT NULL
+    );
+    CREATE INDEX fixes_by_fingerprint ON fixes(fingerprint);
+    CREATE INDEX runs_by_commit ON runs(commit_sha) WHERE commit_sha IS NOT NULL;",
+    ),
 ];
 
 /// A step: plain SQL, or Rust for what SQL cannot say (encoding blobs from existing rows).
@@ -143,48 +169,102 @@ mod tests {
     use super::*;
     use crate::history::{Store, TrendOptions, Trends};
 
-    /// A database as the first schema left it, with two runs of two tests in it.
-    fn version_one(path: &std::path::Path) -> rusqlite::Result<()> {
-        let conn = Connection::open(path)?;
-        let Migration::Sql(first) = &MIGRATIONS[0] else {
-            unreachable!("migration 1 is SQL");
-        };
-        conn.execute_batch(first)?;
-        conn.pragma_update(None, "user_version", 1)?;
-        conn.execute_batch(
-            "INSERT INTO tests (id, name) VALUES (1, 't.py::a'), (2, 't.py::b');
-             INSERT INTO tiers (id, name) VALUES (1, 'unit');
-             INSERT INTO runs VALUES
-               (1, 1000, 2000, 'c1', 'main', 0, NULL, NULL, NULL, NULL, 2, 2, 0, 0, 0, 0, 0, 0,
-                0, 1000, 0, 0, 'vigil'),
-               (2, 3000, 4000, 'c2', 'main', 0, NULL, NULL, NULL, NULL, 2, 1, 1, 0, 0, 0, 0, 0,
-                0, 1000, 1, 0, 'vigil');
-             INSERT INTO results VALUES
-               (1, 1, 1, 1, 0, 500, NULL, NULL), (1, 2, 1, 1, 0, 700, NULL, NULL),
-               (2, 1, 1, 1, 1, 600, 'boom', NULL), (2, 2, 1, 1, 0, 800, NULL, NULL);",
-        )
+    /// A database as the first `version` migrations left it, with two runs of two tests in it
+    /// (written after the first, as the vigil of that time would have).
+    fn old_database(path: &std::path::Path, version: usize) -> rusqlite::Result<()> {
+        let mut conn = Connection::open(path)?;
+        for (step, migration) in MIGRATIONS[..version].iter().enumerate() {
+            let tx = conn.transaction()?;
+            match migration {
+                Migration::Sql(sql) => tx.execute_batch(sql)?,
+                Migration::Rust(apply) => apply(&tx)?,
+            }
+            if step == 0 {
+                tx.execute_batch(OLD_RUNS)?;
+            }
+            tx.pragma_update(None, "user_version", step + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    const OLD_RUNS: &str = "INSERT INTO tests (id, name) VALUES (1, 't.py::a'), (2, 't.py::b');
+         INSERT INTO tiers (id, name) VALUES (1, 'unit');
+         INSERT INTO runs VALUES
+           (1, 1000, 2000, 'c1', 'main', 0, NULL, NULL, NULL, NULL, 2, 2, 0, 0, 0, 0, 0, 0,
+            0, 1000, 0, 0, 'vigil'),
+           (2, 3000, 4000, 'c2', 'main', 0, NULL, NULL, NULL, NULL, 2, 1, 1, 0, 0, 0, 0, 0,
+            0, 1000, 1, 0, 'vigil');
+         INSERT INTO results VALUES
+           (1, 1, 1, 1, 0, 500, NULL, NULL), (1, 2, 1, 1, 0, 700, NULL, NULL),
+           (2, 1, 1, 1, 1, 600, 'boom', NULL), (2, 2, 1, 1, 0, 800, NULL, NULL);";
+
+    #[test]
+    fn every_older_database_is_migrated_with_its_runs_digested() {
+        for old in 1..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("old.db");
+            old_database(&path, old).expect("old database");
+            let store = Store::open(&path).expect("migrated");
+            assert_eq!(version(&store.conn).ok(), Some(VERSION), "from {old}");
+            let digests: i64 = store
+                .conn
+                .query_row("SELECT COUNT(*) FROM run_digests", [], |r| r.get(0))
+                .expect("count");
+            assert_eq!(digests, 2, "from {old}");
+            // The trends read the digests: t.py::a passed in run 1 and failed in run 2.
+            let trends = Trends::compute(&store, &TrendOptions::default()).expect("trends");
+            let new: Vec<&str> = trends
+                .new_failures
+                .iter()
+                .map(|c| c.test.as_str())
+                .collect();
+            assert_eq!(new, ["t.py::a"], "from {old}");
+            assert_eq!(trends.new_failures[0].message.as_deref(), Some("boom"));
+            assert_eq!(diagnosis_schema(&store), DIAGNOSIS_SCHEMA, "from {old}");
+        }
+    }
+
+    /// What migration 3 adds.
+    const DIAGNOSIS_SCHEMA: [&str; 5] = [
+        "fingerprints",
+        "fixes",
+        "fixes_by_fingerprint",
+        "results_by_fingerprint",
+        "runs_by_commit",
+    ];
+
+    fn diagnosis_schema(store: &Store) -> Vec<String> {
+        let names = DIAGNOSIS_SCHEMA.map(|n| format!("'{n}'")).join(", ");
+        let sql = format!("SELECT name FROM sqlite_master WHERE name IN ({names}) ORDER BY name");
+        store
+            .conn
+            .prepare(&sql)
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("schema")
     }
 
     #[test]
-    fn a_version_one_database_is_migrated_with_its_runs_digested() {
+    fn a_migrated_database_records_and_finds_fingerprints() {
+        use crate::history::fingerprints::tests::failing;
+        use crate::history::RunRecord;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("old.db");
-        version_one(&path).expect("v1 database");
-        let store = Store::open(&path).expect("migrated");
-        assert_eq!(version(&store.conn).ok(), Some(VERSION));
-        let digests: i64 = store
-            .conn
-            .query_row("SELECT COUNT(*) FROM run_digests", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(digests, 2);
-        // The trends read the backfilled digests: t.py::a passed in run 1 and failed in run 2.
-        let trends = Trends::compute(&store, &TrendOptions::default()).expect("trends");
-        let new: Vec<&str> = trends
-            .new_failures
-            .iter()
-            .map(|c| c.test.as_str())
-            .collect();
-        assert_eq!(new, ["t.py::a"]);
-        assert_eq!(trends.new_failures[0].message.as_deref(), Some("boom"));
+        old_database(&path, 1).expect("old database");
+        let mut store = Store::open(&path).expect("migrated");
+        let run = RunRecord {
+            started_ms: 5000,
+            results: vec![failing("t.py::b", "00000000000000f1", 1)],
+            ..RunRecord::default()
+        };
+        let id = store.record(&run).expect("recorded");
+        let history = store.fingerprint_history("00000000000000f1", None);
+        let history = history.expect("query").expect("seen");
+        assert_eq!(
+            (history.first.run_id, history.runs, history.tests),
+            (id, 1, 1)
+        );
+        // t.py::b passed in the runs from before the migration.
+        assert_eq!(history.last_pass_before.map(|s| s.run_id), Some(2));
     }
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use crate::diagnose::Diagnosis;
 use crate::events::Outcome;
 
 use super::digest;
 use super::outcome_codes::code;
-use super::record::RunRecord;
+use super::record::{ResultRecord, RunRecord};
 use super::schema;
 use super::HistoryError;
 
@@ -201,15 +202,53 @@ fn write_run(
                 row.3,
                 row.4,
                 result.message,
-                result.fingerprint,
+                result.fingerprint(),
             ])?;
             rows.push(row);
         }
     }
+    upsert_fingerprints(&tx, run_id, &run.results)?;
     tx.prepare_cached("INSERT INTO run_digests (run_id, tests) VALUES (?1, ?2)")?
         .execute(params![run_id, digest::of_rows(&mut rows, schema::failed)])?;
     tx.commit()?;
     Ok(run_id)
+}
+
+/// One `fingerprints` row per fingerprint the run saw, holding the run's last verdict with it:
+/// the latest run's detail replaces older ones, and a fingerprint that many tests share is
+/// serialized and written once.
+fn upsert_fingerprints(
+    tx: &rusqlite::Transaction,
+    run_id: i64,
+    results: &[ResultRecord],
+) -> rusqlite::Result<()> {
+    let mut latest: HashMap<&str, &Diagnosis> = HashMap::new();
+    for diagnosis in results.iter().filter_map(|r| r.diagnosis.as_deref()) {
+        latest.insert(&diagnosis.fingerprint, diagnosis);
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO fingerprints
+            (fingerprint, category, nature, exception, normalized, detail, updated_run)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (fingerprint) DO UPDATE SET
+            category = excluded.category, nature = excluded.nature,
+            exception = excluded.exception, normalized = excluded.normalized,
+            detail = excluded.detail, updated_run = excluded.updated_run",
+    )?;
+    for (fingerprint, diagnosis) in latest {
+        let detail = serde_json::to_string(diagnosis)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        upsert.execute(params![
+            fingerprint,
+            diagnosis.category.name(),
+            diagnosis.nature.name(),
+            diagnosis.exception,
+            diagnosis.normalized,
+            detail,
+            run_id,
+        ])?;
+    }
+    Ok(())
 }
 
 fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i64> {
@@ -297,7 +336,7 @@ mod tests {
             duration: Duration::from_millis(5),
             attempt: 1,
             message: outcome.is_failure().then(|| "boom".to_string()),
-            fingerprint: None,
+            diagnosis: None,
         }
     }
 
@@ -335,6 +374,101 @@ mod tests {
         let timeline = store.test_timeline("t.py::b", 10)?;
         assert_eq!(timeline[0].message.as_deref(), Some("boom"));
         Ok(())
+    }
+
+    #[test]
+    fn diagnoses_fill_result_fingerprints_and_one_verdict_row_each() -> Result<(), HistoryError> {
+        use crate::history::fingerprints::tests::{diagnosis, failing};
+        let dir = tempfile::tempdir().map_err(|e| HistoryError::Query(e.to_string()))?;
+        let mut store = Store::open(&dir.path().join("h.db"))?;
+        let (f, g) = ("00000000000000f1", "00000000000000f2");
+        let first = store.record(&run(
+            1_000,
+            vec![
+                failing("t.py::a", f, 1),
+                failing("t.py::b", f, 1),
+                failing("t.py::c", g, 1),
+                result("t.py::d", Outcome::Passed),
+            ],
+        ))?;
+        let fingerprints: Vec<(String, Option<String>)> = store
+            .conn
+            .prepare("SELECT t.name, r.fingerprint FROM results r JOIN tests t ON t.id = r.test_id ORDER BY t.name")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| store.error(e))?;
+        let expected = [
+            ("t.py::a", Some(f)),
+            ("t.py::b", Some(f)),
+            ("t.py::c", Some(g)),
+            ("t.py::d", None),
+        ];
+        let expected: Vec<(String, Option<String>)> = expected
+            .iter()
+            .map(|(t, f)| (t.to_string(), f.map(String::from)))
+            .collect();
+        assert_eq!(fingerprints, expected);
+        // One row per fingerprint; the run's last result with it gives the verdict.
+        assert_eq!(
+            verdict_row(&store, f)?,
+            (
+                "network".to_string(),
+                "transient".to_string(),
+                Some("ConnectionRefusedError".to_string()),
+                "[Errno <n>] Connection refused".to_string(),
+                diagnosis(f, "t.py::b refused (attempt 1)"),
+                first,
+            )
+        );
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM fingerprints", [], |r| r.get(0))
+            .map_err(|e| store.error(e))?;
+        assert_eq!(rows, 2);
+        // A later run's verdict replaces the stored one.
+        let second = store.record(&run(2_000, vec![failing("t.py::c", f, 2)]))?;
+        let (.., detail, updated) = verdict_row(&store, f)?;
+        assert_eq!(
+            (detail.message.as_str(), updated),
+            ("t.py::c refused (attempt 2)", second)
+        );
+        let timeline = store.test_timeline("t.py::c", 10)?;
+        assert_eq!(timeline[0].fingerprint.as_deref(), Some(f));
+        assert_eq!(timeline[1].fingerprint.as_deref(), Some(g));
+        Ok(())
+    }
+
+    type VerdictRow = (String, String, Option<String>, String, Diagnosis, i64);
+
+    /// The `fingerprints` row of `fingerprint`, its detail parsed.
+    fn verdict_row(store: &Store, fingerprint: &str) -> Result<VerdictRow, HistoryError> {
+        let (category, nature, exception, normalized, detail, updated): (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            i64,
+        ) = store
+            .conn
+            .query_row(
+                "SELECT category, nature, exception, normalized, detail, updated_run
+                 FROM fingerprints WHERE fingerprint = ?1",
+                [fingerprint],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .map_err(|e| store.error(e))?;
+        let detail =
+            serde_json::from_str(&detail).map_err(|e| HistoryError::Query(e.to_string()))?;
+        Ok((category, nature, exception, normalized, detail, updated))
     }
 
     #[test]

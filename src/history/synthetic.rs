@@ -1,10 +1,11 @@
 //! Synthetic runs for benchmarks and stress tests (`vigil history generate`, hidden): realistic
-//! ids, tiers, ~3% failures with messages and varying durations, written through the same
-//! `Store::record` real runs use. Deterministic: the same arguments give the same database.
+//! ids, tiers, ~3% failures with messages and diagnoses, varying durations, written through the
+//! same `Store::record` real runs use. Deterministic: the same arguments give the same database.
 
 use std::time::Duration;
 
-use crate::events::Outcome;
+use crate::diagnose::{Category, Diagnosis, Nature, Source};
+use crate::events::{Location, Outcome};
 
 use super::git::GitInfo;
 use super::record::{now_ms, ResultRecord, RunRecord};
@@ -14,6 +15,9 @@ use super::HistoryError;
 const TIERS: [&str; 4] = ["unit", "integration", "e2e", "performance"];
 const TESTS_PER_MODULE: usize = 20;
 const HOUR_MS: i64 = 3_600_000;
+/// Distinct bugs the failures are spread over (by test), so a fingerprint recurs across runs
+/// and tests as a real one does.
+const BUGS: u64 = 50;
 
 /// Writes `runs` runs of `tests` results, one transaction each, then checkpoints the WAL into
 /// the database file so its size is the database's.
@@ -67,8 +71,9 @@ fn result(r: usize, t: usize) -> ResultRecord {
     // Each test has its own typical duration (0.1 ms .. ~1.7 s), jittered ±25% per run.
     let base_us = 100 + (mix(t as u64, 7) % 17) * (mix(t as u64, 11) % 100_000);
     let jitter = 75 + (roll >> 8) % 51;
+    let message = failed.then(|| format!("AssertionError: assert {} == {}", roll % 1000, t));
+    let diagnosis = message.as_deref().map(|m| Box::new(diagnosis(&test, t, m)));
     ResultRecord {
-        test,
         tier: Some(tier.to_string()),
         outcome: if failed {
             Outcome::Failed
@@ -77,8 +82,32 @@ fn result(r: usize, t: usize) -> ResultRecord {
         },
         duration: Duration::from_micros(base_us * jitter / 100),
         attempt: 1,
-        message: failed.then(|| format!("AssertionError: assert {} == {}", roll % 1000, t)),
-        fingerprint: None,
+        message,
+        diagnosis,
+        test,
+    }
+}
+
+/// The verdict on a failure of test `t`, one of [`BUGS`] bugs.
+fn diagnosis(test: &str, t: usize, message: &str) -> Diagnosis {
+    let file = test.split("::").next().unwrap_or(test);
+    Diagnosis {
+        fingerprint: format!("{:016x}", mix(t as u64 % BUGS, 13)),
+        source: Source::PytestLongrepr,
+        exception: Some("AssertionError".to_string()),
+        message: message.to_string(),
+        normalized: "AssertionError: assert <n> == <n>".to_string(),
+        location: Some(Location {
+            path: file.to_string(),
+            line: Some(10 + (t % 90) as u32),
+        }),
+        frames: vec![],
+        category: Category::Assertion,
+        nature: Nature::Deterministic,
+        confidence: 0.9,
+        rule: "builtin:assertion".to_string(),
+        cause: "An assertion in the test did not hold.".to_string(),
+        advice: None,
     }
 }
 
@@ -106,5 +135,15 @@ mod tests {
         assert!((10..=60).contains(&failed), "{failed} failures of 1000");
         assert!(a.results[2].test.ends_with("]"));
         assert!(a.results.iter().any(|r| r.tier.as_deref() == Some("e2e")));
+        // Every failure, and only failures, carries a verdict; bugs recur across tests.
+        let diagnosed = a.results.iter().filter(|r| r.diagnosis.is_some()).count();
+        assert_eq!(diagnosed, failed);
+        let bugs: std::collections::HashSet<_> =
+            a.results.iter().filter_map(|r| r.fingerprint()).collect();
+        assert!(
+            bugs.len() < failed && bugs.len() as u64 <= BUGS,
+            "{} bugs",
+            bugs.len()
+        );
     }
 }

@@ -41,6 +41,9 @@ pub struct TestPoint {
     pub duration_us: i64,
     pub attempt: i64,
     pub message: Option<String>,
+    /// The diagnosis fingerprint of a failure (JSON only: the table has no room for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 pub(super) const RUN_COLUMNS: &str =
@@ -80,7 +83,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.run_id, u.started_ms, u.commit_sha, u.branch, r.outcome, r.duration_us,
-                        r.attempt, r.message
+                        r.attempt, r.message, r.fingerprint
                  FROM results r JOIN runs u ON u.id = r.run_id
                  WHERE r.test_id = (SELECT id FROM tests WHERE name = ?1)
                  ORDER BY u.started_ms DESC, u.id DESC, r.attempt DESC LIMIT ?2",
@@ -136,6 +139,7 @@ fn test_point(row: &Row) -> rusqlite::Result<TestPoint> {
         duration_us: row.get(5)?,
         attempt: row.get(6)?,
         message: row.get(7)?,
+        fingerprint: row.get(8)?,
     })
 }
 

@@ -343,7 +343,7 @@ mod tests {
                     message: outcome
                         .is_failure()
                         .then(|| format!("AssertionError: {test}\nmore")),
-                    fingerprint: None,
+                    diagnosis: None,
                 })
                 .collect();
             let mut run = RunRecord {

@@ -95,7 +95,7 @@ mod tests {
                 duration: Duration::from_millis(5),
                 attempt: 1,
                 message: Some(message.into()),
-                fingerprint: None,
+                diagnosis: None,
             }],
             ..RunRecord::default()
         };

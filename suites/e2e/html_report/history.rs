@@ -113,7 +113,7 @@ fn record(run: usize) -> RunRecord {
                 duration: Duration::from_secs_f64(duration(test, seconds, run, i)),
                 attempt: 1,
                 message: message.map(String::from),
-                fingerprint: None,
+                diagnosis: None,
             }
         })
         .collect();
