@@ -13,6 +13,7 @@ mod exception_group;
 mod executor;
 mod fixture_error;
 mod origin;
+mod pytest_exception;
 mod pytest_longrepr;
 mod python_traceback;
 mod rust_backtrace;
@@ -166,14 +167,29 @@ mod tests {
     }
 
     #[test]
-    fn a_collecting_worker_s_crash_is_a_collection_error() {
-        let text = "the worker collecting this file crashed (killed by signal 9 (SIGKILL))\n";
-        let p = unhinted(text, "");
+    fn a_collecting_worker_s_crash_is_a_collection_error_with_the_dump_s_frames() {
+        let p = parse(FailureText {
+            text: include_str!("samples/executor_collect_crash.txt"),
+            message: "",
+            hint: None,
+            root: Some("/tmp/vparse/ccrash"),
+        });
         assert_eq!(p.source, Source::CollectionError);
+        assert_eq!(p.raised.exception, None);
         assert_eq!(
             p.raised.message,
-            "the worker collecting this file crashed (killed by signal 9 (SIGKILL))"
+            "the worker collecting this file crashed (killed by signal 11 (SIGSEGV))"
         );
-        assert_eq!(p.raised.exception, None);
+        let project: Vec<_> = p
+            .raised
+            .frames
+            .iter()
+            .filter(|f| f.origin == crate::diagnose::Origin::Project)
+            .map(|f| (f.path.as_str(), f.line, f.function.as_deref()))
+            .collect();
+        assert_eq!(
+            project,
+            [("tests/test_import_crash.py", Some(3), Some("<module>"))]
+        );
     }
 }

@@ -14,7 +14,8 @@ use regex::Regex;
 
 use crate::diagnose::failure::{Frame, ParsedFailure, Raised, Source};
 
-use super::{fixture_error, origin, python_traceback};
+use super::pytest_exception::{self, exception_line};
+use super::{fixture_error, origin};
 
 /// `tests/test_x.py:12: ` (long), `tests/test_x.py:12: ValueError` (long, last), or
 /// `tests/test_x.py:12: in helper` (short). Paths may be `<frozen importlib._bootstrap>`.
@@ -46,7 +47,7 @@ pub(super) fn parse_section(lines: &[&str], root: Option<&str>) -> Option<Parsed
     let entries = read_entries(lines, root).or_else(|| read_line_style(lines))?;
     let mut frames = entries.frames;
     let (exception, message, syntax_frame) =
-        exception_of(&entries.exception_lines, entries.crash_type, root);
+        pytest_exception::read(&entries.exception_lines, entries.crash_type, root);
     frames.extend(syntax_frame);
     Some(ParsedFailure {
         source: Source::PytestLongrepr,
@@ -102,14 +103,6 @@ fn read_line_style<'a>(lines: &[&'a str]) -> Option<Entries<'a>> {
     })
 }
 
-/// `E       text` → `       text`; the indentation goes in [`dedent`].
-fn exception_line(line: &str) -> Option<&str> {
-    match line.strip_prefix('E')? {
-        rest if rest.is_empty() || rest.starts_with(' ') => Some(rest),
-        _ => None,
-    }
-}
-
 /// Source lines, `E` lines and funcargs (`port = 1`) never look like a location line.
 fn location_line(line: &str) -> Option<regex::Captures<'_>> {
     let c = LOCATION_LINE.captures(line)?;
@@ -128,66 +121,8 @@ fn enclosing_def<'a>(source: &[&'a str]) -> Option<&'a str> {
     })
 }
 
-fn indentation(line: &str) -> usize {
+pub(super) fn indentation(line: &str) -> usize {
     line.len() - line.trim_start().len()
-}
-
-/// The exception from its `E` lines. The type comes from `Type: message` on the first line,
-/// unless the location line names another class: then (an assertion rewrite, `assert 1 == 2`)
-/// that class is the type and every line is the message. Without either, an `assert ...`
-/// first line is an AssertionError (`--tb=short`/`line` print no class for a rewrite).
-/// An `E` block that is a SyntaxError (`File "x.py", line 2` first) also gives its frame.
-fn exception_of(
-    e_lines: &[&str],
-    crash_type: Option<&str>,
-    root: Option<&str>,
-) -> (Option<String>, String, Option<Frame>) {
-    let lines = dedent(e_lines);
-    if python_traceback::is_native(&lines) {
-        if let Some(p) = python_traceback::parse_block(&lines, root) {
-            return (
-                p.raised.exception,
-                p.raised.message,
-                p.raised.frames.into_iter().last(),
-            );
-        }
-    }
-    let typed = lines
-        .first()
-        .and_then(|l| python_traceback::exception_line(l));
-    let same_class = |printed: &str, class: &str| printed.rsplit('.').next() == Some(class);
-    let (exception, message) = match (typed, crash_type) {
-        (Some((printed, _)), Some(class)) if !same_class(printed, class) => (
-            Some(class.to_string()),
-            python_traceback::join_message(&lines),
-        ),
-        (Some(_), _) => python_traceback::exception_and_message(&lines),
-        (None, Some(class)) => (
-            Some(class.to_string()),
-            python_traceback::join_message(&lines),
-        ),
-        (None, None) => {
-            let assertion = lines.first().is_some_and(|l| l.starts_with("assert "));
-            let exception = assertion.then(|| "AssertionError".to_string());
-            (exception, python_traceback::join_message(&lines))
-        }
-    };
-    (exception, message, None)
-}
-
-/// pytest indents all `E` lines of a block alike (to the source's indentation in long
-/// entries); the least indented non-blank line shows how much is pytest's.
-fn dedent<'a>(lines: &[&'a str]) -> Vec<&'a str> {
-    let common = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| indentation(l))
-        .min()
-        .unwrap_or(0);
-    lines
-        .iter()
-        .map(|l| l.get(common..).unwrap_or(""))
-        .collect()
 }
 
 #[cfg(test)]
@@ -220,35 +155,6 @@ mod tests {
     fn location(p: &ParsedFailure) -> (&str, Option<u32>) {
         let l = p.location.as_ref().expect("a location");
         (l.path.as_str(), l.line)
-    }
-
-    #[test]
-    fn an_assertion_rewrite_is_an_assertion_error_in_every_style() {
-        let rewrite = "assert 1 == 2\n +  where 1 = compute()";
-        for text in [
-            include_str!("samples/pytest_auto_assert_rewrite.txt"),
-            include_str!("samples/pytest_short_assert_rewrite.txt"),
-            include_str!("samples/pytest_line_assert_rewrite.txt"),
-        ] {
-            let p = parsed(text);
-            assert_eq!(p.source, Source::PytestLongrepr);
-            assert_eq!(exception(&p), (Some("AssertionError"), rewrite), "{text}");
-        }
-        let p = parsed(include_str!("samples/pytest_auto_assert_rewrite.txt"));
-        assert_eq!(functions(&p), ["test_assert_rewrite"]);
-        assert_eq!(location(&p), ("tests/test_forms.py", Some(7)));
-        assert_eq!(p.raised.frames[0].origin, Origin::Project);
-    }
-
-    #[test]
-    fn a_diff_keeps_its_lines_under_the_assert_line() {
-        let diff = "assert 'alpha\\nbeta-2\\ngamma' == 'alpha\\nbeta\\ngamma'\n\n    alpha\n  - beta\n  + beta-2\n  ?     ++\n    gamma";
-        for text in [
-            include_str!("samples/pytest_auto_assert_diff.txt"),
-            include_str!("samples/pytest_line_assert_diff.txt"),
-        ] {
-            assert_eq!(exception(&parsed(text)), (Some("AssertionError"), diff));
-        }
     }
 
     #[test]
@@ -344,16 +250,5 @@ mod tests {
             assert_eq!(p.chain[0].0.exception.as_deref(), Some("KeyError"));
             assert_eq!(p.chain[0].0.message, "'missing'");
         }
-    }
-
-    #[test]
-    fn pytest_fail_is_a_failed_exception() {
-        let p = parsed(include_str!("samples/pytest_auto_pytest_fail.txt"));
-        assert_eq!(
-            exception(&p),
-            (Some("Failed"), "the service never became ready")
-        );
-        assert_eq!(functions(&p), ["test_pytest_fail"]);
-        assert_eq!(location(&p), ("tests/test_forms.py", Some(39)));
     }
 }

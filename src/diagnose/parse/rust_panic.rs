@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::diagnose::failure::{ParsedFailure, Raised, Source};
+use crate::diagnose::failure::{Link, ParsedFailure, Raised, Source};
 use crate::events::Location;
 
 use super::{origin, rust_backtrace};
@@ -59,8 +59,10 @@ pub(super) fn looks_like(text: &str) -> bool {
     text.lines().any(|l| HEADER.is_match(l))
 }
 
-/// The panic of a failed test's own thread (the last, if several): a helper thread's panic
-/// only shows up in the test's as `Any { .. }`, but the test's is the one that failed it.
+/// The panic of a failed test's own thread (the last, if several) is the one raised. Panics
+/// of other threads printed before it (a helper thread whose panic the test only sees as
+/// `Any { .. }` when it joins) are its chain, linked as context: they came first, and the
+/// text does not say they caused it. Other failed tests' panics are left out.
 pub(super) fn parse(text: &str, root: Option<&str>) -> Option<ParsedFailure> {
     let lines: Vec<&str> = text.lines().collect();
     let panics: Vec<Panic> = (0..lines.len())
@@ -73,28 +75,37 @@ pub(super) fn parse(text: &str, root: Option<&str>) -> Option<ParsedFailure> {
         .collect();
     let chosen = panics
         .iter()
-        .rev()
-        .find(|p| failed.contains(&p.thread))
-        .or(panics.last())?;
-    let frames = match chosen.after.first() {
-        Some(&"stack backtrace:") => rust_backtrace::frames(&chosen.after[1..], root),
-        _ => vec![],
-    };
-    let location = Location {
-        path: origin::relative(&chosen.location.path, root),
-        line: chosen.location.line,
-    };
+        .rposition(|p| failed.contains(&p.thread))
+        .or(panics.len().checked_sub(1))?;
+    let chain = panics[..chosen]
+        .iter()
+        .filter(|p| !failed.contains(&p.thread))
+        .map(|p| (raised(p, root), Link::Context))
+        .collect();
+    let panic = &panics[chosen];
     Some(ParsedFailure {
         source: Source::RustPanic,
-        raised: Raised {
-            exception: None,
-            message: chosen.message.clone(),
-            frames,
-        },
-        chain: vec![],
+        raised: raised(panic, root),
+        chain,
         group: vec![],
-        location: Some(location),
+        location: Some(Location {
+            path: origin::relative(&panic.location.path, root),
+            line: panic.location.line,
+        }),
     })
+}
+
+/// A panic as an exception without a type, with its backtrace when one follows it.
+fn raised(panic: &Panic, root: Option<&str>) -> Raised {
+    let frames = match panic.after.first() {
+        Some(&"stack backtrace:") => rust_backtrace::frames(&panic.after[1..], root),
+        _ => vec![],
+    };
+    Raised {
+        exception: None,
+        message: panic.message.clone(),
+        frames,
+    }
 }
 
 /// The panic whose header is line `i`, in either format.
@@ -165,7 +176,7 @@ fn location(c: &regex::Captures) -> Location {
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnose::failure::{Origin, Source};
+    use crate::diagnose::failure::{Link, Origin, Source};
     use crate::diagnose::parse::{parse, FailureText};
     use crate::diagnose::ParsedFailure;
 
@@ -249,22 +260,23 @@ mod tests {
 
     #[test]
     fn captured_output_sections_end_a_message() {
-        let p = parsed(include_str!("samples/rust_captured_three_failures.txt"));
-        // Three tests failed; the last one's panic is the one reported.
-        assert_eq!(p.raised.message, "invalid port \"http\": invalid digit found in string\nexpected a number between 1 and 65535");
         let text = include_str!("samples/rust_captured_three_failures.txt");
-        let connects = text
-            .split("---- tests::parses_port")
-            .next()
-            .unwrap_or_default();
-        let p = parsed(connects);
-        assert!(
-            p.raised
-                .message
-                .ends_with("message: \"Connection refused\" }"),
-            "{}",
-            p.raised.message
+        let p = parsed(text);
+        // Three tests failed: the last panic is reported, the others are not its chain.
+        assert_eq!(
+            p.raised.message,
+            "invalid port \"http\": invalid digit found in string\nexpected a number between 1 and 65535"
         );
+        assert!(p.chain.is_empty());
+        // Cut before the last test's section, the `connects` panic ends at the blank line.
+        let (head, _) = text
+            .split_once("---- tests::parses_port")
+            .expect("a section");
+        let p = parsed(head);
+        let refused = "called `Result::unwrap()` on an `Err` value: Os { code: 111, kind: \
+                       ConnectionRefused, message: \"Connection refused\" }";
+        assert_eq!(p.raised.message, refused);
+        assert_eq!(location(&p), ("src/lib.rs", Some(6)));
     }
 
     #[test]
@@ -283,12 +295,19 @@ mod tests {
     }
 
     #[test]
-    fn the_failed_test_s_own_thread_wins_over_a_helper_s() {
-        let text = "thread 'helper' panicked at src/lib.rs:10:84:\nin helper\n\
-                    thread 't::x' panicked at src/lib.rs:10:121:\ncalled `Result::unwrap()` on an \
-                    `Err` value: Any { .. }\ntest t::x ... FAILED\nthread 'late' panicked at src/a.rs:1:1:\nlate\n";
-        let p = parsed(text);
-        assert_eq!(location(&p), ("src/lib.rs", Some(10)));
-        assert!(p.raised.message.ends_with("Any { .. }"));
+    fn a_helper_thread_s_panic_is_the_context_of_the_test_s() {
+        let p = parsed(include_str!("samples/rust_helper_thread_panic.txt"));
+        assert_eq!(
+            p.raised.message,
+            "called `Result::unwrap()` on an `Err` value: Any { .. }"
+        );
+        assert_eq!(location(&p), ("src/lib.rs", Some(43)));
+        assert_eq!(p.chain.len(), 1);
+        let (helper, link) = &p.chain[0];
+        assert_eq!(*link, Link::Context);
+        assert_eq!(
+            helper.message,
+            "invalid port \"99999\": number too large to fit in target type\nexpected a number between 1 and 65535"
+        );
     }
 }
