@@ -38,6 +38,9 @@ pub enum Origin {
 /// One stack frame, as the text shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
+    /// As printed; relative to the project root when below it (pytest's own styles print
+    /// project paths relative, native tracebacks absolute). Empty for a Rust frame printed
+    /// without a file.
     pub path: String,
     pub line: Option<u32>,
     /// The function (Python) or path (Rust, `crate::module::function`), when the text names it.

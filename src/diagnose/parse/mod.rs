@@ -1,6 +1,23 @@
 //! Reading failure texts into [`ParsedFailure`]s: pytest's longrepr in its styles, Python's
-//! native tracebacks (chained exceptions and exception groups), collection errors and Rust
-//! panics. Parsing never fails: what is not understood is kept as the message.
+//! native tracebacks (chained exceptions and exception groups), collection errors, Rust
+//! panics and the executor's crash and timeout reports. Parsing never fails: what is not
+//! understood is kept as the message.
+//!
+//! Frame paths are kept as printed, except that paths below the project root are made
+//! relative to it (pytest prints them relative in its own styles and absolute in native
+//! ones); `location` follows the same rule.
+
+mod chain;
+mod collection_error;
+mod exception_group;
+mod executor;
+mod fixture_error;
+mod origin;
+mod pytest_exception;
+mod pytest_longrepr;
+mod python_traceback;
+mod rust_backtrace;
+mod rust_panic;
 
 use crate::diagnose::failure::{ParsedFailure, Source};
 
@@ -18,7 +35,161 @@ pub struct FailureText<'a> {
     pub root: Option<&'a str>,
 }
 
-/// Parses a failure text; see the module doc.
+/// Parses a failure text; see the module doc. A hint decides the reader; without one (or
+/// with a Python one, as pytest's longrepr may be in the native form) the text does.
 pub fn parse(input: FailureText<'_>) -> ParsedFailure {
-    ParsedFailure::plain(input.hint.unwrap_or(Source::Plain), input.message)
+    let FailureText {
+        text,
+        message,
+        hint,
+        root,
+    } = input;
+    let parsed = match hint {
+        Some(Source::Executor) => Some(executor::parse(text, message, Source::Executor, root)),
+        Some(Source::CollectionError) => collection_error::parse(text, message, root),
+        Some(Source::RustPanic) => rust_panic::parse(text, root),
+        Some(Source::PytestLongrepr | Source::PythonTraceback) => python(text, message, root),
+        Some(Source::Plain) | None => recognise(text, message, root),
+    };
+    let fallback = || fallback_message(text, message);
+    match parsed {
+        Some(mut parsed) => {
+            if parsed.raised.message.is_empty() && parsed.raised.exception.is_none() {
+                parsed.raised.message = fallback();
+            }
+            parsed
+        }
+        None => ParsedFailure::plain(hint.unwrap_or(Source::Plain), &fallback()),
+    }
+}
+
+/// A text from pytest: a collection error, or a test's failure in any style.
+fn python(text: &str, message: &str, root: Option<&str>) -> Option<ParsedFailure> {
+    if collection_error::looks_like(text) {
+        return collection_error::parse(text, message, root);
+    }
+    chain::parse(text, root)
+}
+
+/// Without a hint: vigil's own messages and panics are unmistakable; anything else is tried
+/// as Python.
+fn recognise(text: &str, message: &str, root: Option<&str>) -> Option<ParsedFailure> {
+    if executor::looks_like(text) {
+        let source = match collection_error::looks_like(text) {
+            true => Source::CollectionError,
+            false => Source::Executor,
+        };
+        return Some(executor::parse(text, message, source, root));
+    }
+    if rust_panic::looks_like(text) {
+        return rust_panic::parse(text, root);
+    }
+    python(text, message, root)
+}
+
+/// The message vigil already has, or else the text's first non-blank line.
+fn fallback_message(text: &str, message: &str) -> String {
+    match message.trim() {
+        "" => text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string(),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unhinted(text: &str, message: &str) -> ParsedFailure {
+        parse(FailureText {
+            text,
+            message,
+            hint: None,
+            root: None,
+        })
+    }
+
+    #[test]
+    fn unknown_text_keeps_the_message() {
+        let p = unhinted("something odd happened\nand more", "the crash message");
+        assert_eq!(p, ParsedFailure::plain(Source::Plain, "the crash message"));
+        let p = unhinted("\n  first line  \nsecond", "");
+        assert_eq!(p.raised.message, "first line");
+    }
+
+    #[test]
+    fn a_hint_that_does_not_fit_falls_back_to_plain_with_its_source() {
+        let p = parse(FailureText {
+            text: "test process killed by signal 11 (SIGSEGV)",
+            message: "test process killed by signal 11 (SIGSEGV)",
+            hint: Some(Source::RustPanic),
+            root: None,
+        });
+        assert_eq!(p.source, Source::RustPanic);
+        assert_eq!(
+            p.raised.message,
+            "test process killed by signal 11 (SIGSEGV)"
+        );
+        assert_eq!(p.location, None);
+    }
+
+    #[test]
+    fn each_form_is_recognised_without_a_hint() {
+        let cases = [
+            (
+                include_str!("samples/pytest_auto_assert_rewrite.txt"),
+                Source::PytestLongrepr,
+            ),
+            (
+                include_str!("samples/pytest_native_connection_refused.txt"),
+                Source::PythonTraceback,
+            ),
+            (
+                include_str!("samples/pytest_collect_missing_module.txt"),
+                Source::CollectionError,
+            ),
+            (
+                include_str!("samples/rust_assert_eq.txt"),
+                Source::RustPanic,
+            ),
+            (
+                include_str!("samples/executor_segfault.txt"),
+                Source::Executor,
+            ),
+        ];
+        for (text, source) in cases {
+            assert_eq!(unhinted(text, "").source, source, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_collecting_worker_s_crash_is_a_collection_error_with_the_dump_s_frames() {
+        let p = parse(FailureText {
+            text: include_str!("samples/executor_collect_crash.txt"),
+            message: "",
+            hint: None,
+            root: Some("/tmp/vparse/ccrash"),
+        });
+        assert_eq!(p.source, Source::CollectionError);
+        assert_eq!(p.raised.exception, None);
+        assert_eq!(
+            p.raised.message,
+            "the worker collecting this file crashed (killed by signal 11 (SIGSEGV))"
+        );
+        let project: Vec<_> = p
+            .raised
+            .frames
+            .iter()
+            .filter(|f| f.origin == crate::diagnose::Origin::Project)
+            .map(|f| (f.path.as_str(), f.line, f.function.as_deref()))
+            .collect();
+        assert_eq!(
+            project,
+            [("tests/test_import_crash.py", Some(3), Some("<module>"))]
+        );
+    }
 }
