@@ -192,4 +192,94 @@ mod tests {
             [("tests/test_import_crash.py", Some(3), Some("<module>"))]
         );
     }
+
+    /// Every sample, whole and cut at every line from either end, under every hint: parsing
+    /// never panics, and what it returns always says something.
+    #[test]
+    fn any_cut_of_any_sample_parses_to_something() {
+        let samples = [
+            include_str!("samples/executor_collect_crash.txt"),
+            include_str!("samples/executor_segfault.txt"),
+            include_str!("samples/executor_timeout.txt"),
+            include_str!("samples/executor_timeout_dump.txt"),
+            include_str!("samples/pytest_auto_assert_diff.txt"),
+            include_str!("samples/pytest_auto_assert_message_nested_def.txt"),
+            include_str!("samples/pytest_auto_assert_rewrite.txt"),
+            include_str!("samples/pytest_auto_connection_refused.txt"),
+            include_str!("samples/pytest_auto_exception_group.txt"),
+            include_str!("samples/pytest_auto_fixture_db_locked.txt"),
+            include_str!("samples/pytest_auto_implicit_chain.txt"),
+            include_str!("samples/pytest_auto_missing_fixture.txt"),
+            include_str!("samples/pytest_auto_pytest_fail.txt"),
+            include_str!("samples/pytest_auto_quoted_traceback.txt"),
+            include_str!("samples/pytest_auto_raise_from.txt"),
+            include_str!("samples/pytest_collect_missing_module.txt"),
+            include_str!("samples/pytest_collect_syntax_error.txt"),
+            include_str!("samples/pytest_line_assert_diff.txt"),
+            include_str!("samples/pytest_line_assert_rewrite.txt"),
+            include_str!("samples/pytest_line_implicit_chain.txt"),
+            include_str!("samples/pytest_long_connection_refused.txt"),
+            include_str!("samples/pytest_native_assert_rewrite.txt"),
+            include_str!("samples/pytest_native_connection_refused.txt"),
+            include_str!("samples/pytest_native_implicit_chain.txt"),
+            include_str!("samples/pytest_short_assert_rewrite.txt"),
+            include_str!("samples/pytest_short_connection_refused.txt"),
+            include_str!("samples/pytest_short_fixture_db_locked.txt"),
+            include_str!("samples/pytest_short_raise_from.txt"),
+            include_str!("samples/python_bad_syntax.txt"),
+            include_str!("samples/python_base_group.txt"),
+            include_str!("samples/python_db_locked.txt"),
+            include_str!("samples/python_group.txt"),
+            include_str!("samples/python_http_429.txt"),
+            include_str!("samples/python_multiline.txt"),
+            include_str!("samples/python_nested_group.txt"),
+            include_str!("samples/rust_assert_eq.txt"),
+            include_str!("samples/rust_captured_three_failures.txt"),
+            include_str!("samples/rust_helper_thread_panic.txt"),
+            include_str!("samples/rust_panic_multiline_backtrace.txt"),
+            include_str!("samples/rust_unwrap_err_backtrace.txt"),
+            include_str!("samples/rust_unwrap_err_backtrace_full.txt"),
+        ];
+        let hints = [
+            None,
+            Some(Source::PytestLongrepr),
+            Some(Source::PythonTraceback),
+            Some(Source::CollectionError),
+            Some(Source::RustPanic),
+            Some(Source::Executor),
+        ];
+        for sample in samples {
+            let lines: Vec<&str> = sample.lines().collect();
+            let cuts =
+                (0..=lines.len()).flat_map(|i| [lines[..i].join("\n"), lines[i..].join("\n")]);
+            for text in cuts {
+                for hint in hints {
+                    let p = parse(FailureText {
+                        text: &text,
+                        message: "",
+                        hint,
+                        root: Some("/tmp/vparse"),
+                    });
+                    let says_something =
+                        p.raised.exception.is_some() || !p.raised.message.is_empty();
+                    assert!(says_something || text.trim().is_empty(), "{hint:?}: {text}");
+                }
+            }
+        }
+        // Characters wider than a byte where columns are counted.
+        for text in [
+            "E\u{e9}\n  |\u{e9}",
+            "  + Exception Group Traceback (most recent call last):\n \u{e9}|\n  +-+\u{e9}",
+        ] {
+            assert!(!parse(FailureText {
+                text,
+                message: "m",
+                hint: None,
+                root: None
+            })
+            .raised
+            .message
+            .is_empty());
+        }
+    }
 }

@@ -33,7 +33,9 @@ pub(super) fn read(
     root: Option<&str>,
 ) -> (Option<String>, String, Option<Frame>) {
     let lines = dedent(e_lines);
-    if python_traceback::is_native(&lines) {
+    // Only a SyntaxError's block: a message may quote a whole traceback (a subprocess's),
+    // which is not the exception raised.
+    if python_traceback::starts_with_frame(&lines) {
         if let Some(p) = python_traceback::parse_block(&lines, root) {
             return (
                 p.raised.exception,
@@ -178,5 +180,23 @@ mod tests {
         // `normalise` is defined above the failing line, but it is not where it fails.
         assert_eq!(functions(&p), ["test_nested_helper"]);
         assert_eq!(p.raised.frames[0].origin, Origin::Project);
+    }
+
+    #[test]
+    fn a_traceback_quoted_in_a_message_is_message() {
+        let p = parse(FailureText {
+            text: include_str!("samples/pytest_auto_quoted_traceback.txt"),
+            message: "",
+            hint: None,
+            root: Some("/tmp/vparse/proj"),
+        });
+        assert_eq!(p.source, Source::PytestLongrepr);
+        assert_eq!(p.raised.exception.as_deref(), Some("RuntimeError"));
+        let mut lines = p.raised.message.lines();
+        assert_eq!(lines.next(), Some("child failed:"));
+        assert_eq!(lines.next(), Some("Traceback (most recent call last):"));
+        assert!(p.raised.message.ends_with("line 1 column 2 (char 1)"));
+        assert_eq!(functions(&p), ["test_child_script"]);
+        assert_eq!(location(&p), ("tests/test_subprocess.py", Some(12)));
     }
 }

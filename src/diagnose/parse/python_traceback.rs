@@ -28,10 +28,15 @@ static EXCEPTION_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether these lines are a native traceback (or exception group, or bare SyntaxError).
 pub(super) fn is_native(lines: &[&str]) -> bool {
-    let first = lines.iter().find(|l| !l.trim().is_empty());
     lines.iter().any(|l| l.trim_end() == HEADER)
         || exception_group::starts(lines)
-        || first.is_some_and(|l| FILE_LINE.is_match(l))
+        || starts_with_frame(lines)
+}
+
+/// Whether the first non-blank line is a `File "...", line N` line: a SyntaxError's block.
+pub(super) fn starts_with_frame(lines: &[&str]) -> bool {
+    let first = lines.iter().find(|l| !l.trim().is_empty());
+    first.is_some_and(|l| FILE_LINE.is_match(l))
 }
 
 /// Reads one traceback (no chain: see [`super::chain`]). Lines before the header (log output
