@@ -37,7 +37,12 @@ pub struct DiagnoseArgs {
     min_score: Option<f64>,
     /// Record a note on how the failure with this fingerprint was fixed; later diagnoses of
     /// it recommend the same fix.
-    #[arg(long, value_name = "FINGERPRINT", requires = "note", conflicts_with = "score")]
+    #[arg(
+        long,
+        value_name = "FINGERPRINT",
+        requires = "note",
+        conflicts_with = "score"
+    )]
     fixed: Option<String>,
     #[arg(long, value_name = "TEXT", requires = "fixed")]
     note: Option<String>,
@@ -69,9 +74,8 @@ pub fn diagnose(
     let failures = store.run_failures(run.id).map_err(history_error)?;
     let diagnoser = diagnoser(loaded, invocation_dir)?;
     let mut found = groups::group(members(&failures, &diagnoser));
-    groups::annotate(&mut found, |fp| {
-        store.fingerprint_history(fp, Some(run.id)).ok().flatten()
-    });
+    let lookup = |fp: &str| store.fingerprint_history(fp, Some(run.id)).ok().flatten();
+    groups::annotate(&mut found, Some(lookup));
     if let Some(labels) = &args.score {
         return scored(labels, &found, json, args.min_score);
     }
@@ -236,6 +240,12 @@ fn render_score(s: &Score) -> String {
             "  miss: {}: expected {}, got {}\n",
             miss.test, miss.expected, miss.got
         ));
+    }
+    for split in &s.split {
+        out.push_str(&format!("  split: {split}\n"));
+    }
+    for merged in &s.merged {
+        out.push_str(&format!("  merged: {merged}\n"));
     }
     for test in &s.unlabeled {
         out.push_str(&format!("  unlabeled failure: {test}\n"));

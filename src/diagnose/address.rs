@@ -22,7 +22,11 @@ static SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 pub fn find(text: &str) -> Option<String> {
     SHAPES.iter().find_map(|shape| {
         let c = shape.captures(text)?;
-        Some(format!("{}:{}", c.name("host")?.as_str(), c.name("port")?.as_str()))
+        Some(format!(
+            "{}:{}",
+            c.name("host")?.as_str(),
+            c.name("port")?.as_str()
+        ))
     })
 }
 
@@ -34,11 +38,15 @@ mod tests {
     fn finds_addresses_in_the_shapes_libraries_print() {
         let requests = "HTTPConnectionPool(host='localhost', port=8000): Max retries exceeded";
         assert_eq!(find(requests).as_deref(), Some("localhost:8000"));
-        let psycopg = r#"connection to server at "127.0.0.1", port 5432 failed: Connection refused"#;
+        let psycopg =
+            r#"connection to server at "127.0.0.1", port 5432 failed: Connection refused"#;
         assert_eq!(find(psycopg).as_deref(), Some("127.0.0.1:5432"));
         let source = "    sock = socket.create_connection((\"127.0.0.1\", 1), timeout=1)";
         assert_eq!(find(source).as_deref(), Some("127.0.0.1:1"));
-        assert_eq!(find("dial tcp 10.0.0.7:80: refused").as_deref(), Some("10.0.0.7:80"));
+        assert_eq!(
+            find("dial tcp 10.0.0.7:80: refused").as_deref(),
+            Some("10.0.0.7:80")
+        );
         assert_eq!(find("[Errno 111] Connection refused"), None);
     }
 }

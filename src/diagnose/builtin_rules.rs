@@ -78,6 +78,7 @@ const TABLE: &[Builtin] = &[
         confidence: 0.95,
         exception: Some(r"(?:^|\.)AssertionError$"),
         cause: "an assertion did not hold: the code returned something the test did not expect",
+        advice: Some("compare expected and actual at {at}: fix the code, or the test if the behaviour changed on purpose"),
         ..NONE
     },
     Builtin {
@@ -87,6 +88,7 @@ const TABLE: &[Builtin] = &[
         confidence: 0.9,
         message: Some(r"^assertion (?:`[^`]*` )?failed|^assertion failed:"),
         cause: "an assertion did not hold: the code returned something the test did not expect",
+        advice: Some("compare expected and actual at {at}: fix the code, or the test if the behaviour changed on purpose"),
         ..NONE
     },
     Builtin {
@@ -408,6 +410,7 @@ const TABLE: &[Builtin] = &[
         confidence: 0.95,
         exception: Some(r"(?:^|\.)(?:SyntaxError|IndentationError|TabError)$"),
         cause: "the code does not parse",
+        advice: Some("fix the syntax at {at}"),
         ..NONE
     },
     Builtin {
@@ -417,6 +420,7 @@ const TABLE: &[Builtin] = &[
         confidence: 0.8,
         exception: Some(r"(?:^|\.)(?:TypeError|AttributeError|NameError|UnboundLocalError|ZeroDivisionError|IndexError|KeyError|ValueError|RecursionError|NotImplementedError|ArithmeticError|OverflowError|LookupError|StopIteration|UnicodeDecodeError|UnicodeEncodeError|UnicodeError|JSONDecodeError)$"),
         cause: "the code raised an exception: a bug in the code or in the test",
+        advice: Some("fix the {exception} raised at {at}"),
         ..NONE
     },
     Builtin {
@@ -426,6 +430,7 @@ const TABLE: &[Builtin] = &[
         confidence: 0.85,
         message: Some(r"index out of bounds|called `Option::unwrap\(\)` on a `None` value|attempt to (?:add|subtract|multiply|divide|negate|shift)[\w ]* overflow|divide by zero|slice index|byte index|RefCell already|not yet implemented|internal error: entered unreachable code"),
         cause: "the code panicked: a bug in the code or in the test",
+        advice: Some("fix the panic at {at}"),
         ..NONE
     },
     Builtin {

@@ -50,9 +50,13 @@ pub fn key(failure: &ParsedFailure, test_id: &str, message_key: String) -> Key {
 /// the failing source line instead when the text shows it.
 pub fn message_key(failure: &ParsedFailure, source_line: Option<&str>) -> String {
     let first = failure.raised.message.lines().next().unwrap_or("").trim();
-    let is_rewrite = first.starts_with("assert ") || first.starts_with("assertion");
+    // An assertion's message is built from values (`assert 41 == 42`, or the test's own
+    // f-string); the statement that failed is what stays the same.
+    let is_assertion = short_type(failure.raised.exception.as_deref().unwrap_or(""))
+        == "AssertionError"
+        || first.starts_with("assert ");
     match source_line {
-        Some(line) if is_rewrite => normalize(line),
+        Some(line) if is_assertion => normalize(line),
         _ if failure.source == Source::Executor => normalize_executor(first),
         _ => normalize(first),
     }
@@ -73,11 +77,10 @@ fn short_type(exception: &str) -> String {
         .to_string()
 }
 
-/// The project frames of the failure, innermost first: those outside the test's own file (a
-/// bug in shared code groups every test that hits it), or else the innermost one (a failing
+/// The project frames of the failure, innermost first: those outside the test itself (a bug
+/// in shared code groups every test that hits it), or else the innermost one (a failing
 /// assertion in the test body is that test's own). Without any frame, the crash location.
 fn frames(failure: &ParsedFailure, test_id: &str) -> Vec<Frame> {
-    let test_file = test_id.split("::").next().unwrap_or(test_id);
     let project: Vec<&Frame> = failure
         .raised
         .frames
@@ -87,7 +90,7 @@ fn frames(failure: &ParsedFailure, test_id: &str) -> Vec<Frame> {
         .collect();
     let shared: Vec<Frame> = project
         .iter()
-        .filter(|f| !same_file(&f.path, test_file))
+        .filter(|f| !is_test_frame(f, test_id))
         .take(MAX_FRAMES)
         .map(|f| (*f).clone())
         .collect();
@@ -116,9 +119,21 @@ fn location_frame(failure: &ParsedFailure, test_id: &str) -> Option<Frame> {
     })
 }
 
-/// Paths as tracebacks print them may be absolute or relative to the rootdir.
-fn same_file(path: &str, test_file: &str) -> bool {
-    path == test_file || path.ends_with(&format!("/{test_file}"))
+/// Whether a frame is the test's own code: for pytest, anything in the test's file; for a
+/// native test (`native:crate::binary::tests::name`), the test function and its closures.
+fn is_test_frame(frame: &Frame, test_id: &str) -> bool {
+    match test_id.strip_prefix("native:") {
+        Some(native) => {
+            let name = native.splitn(3, "::").nth(2).unwrap_or(native);
+            let function = frame.function.as_deref().unwrap_or("");
+            let function = function.split("::{{closure}}").next().unwrap_or(function);
+            function == name || function.ends_with(&format!("::{name}"))
+        }
+        None => {
+            let file = test_id.split("::").next().unwrap_or(test_id);
+            frame.path == file || frame.path.ends_with(&format!("/{file}"))
+        }
+    }
 }
 
 /// `tests/test_db.py` + `connect` → `tests.test_db:connect`; a Rust path stays as it is.
@@ -226,20 +241,42 @@ mod tests {
 
     #[test]
     fn assertions_in_two_test_bodies_are_two_bugs() {
-        let a = failure("AssertionError", "assert 1 == 2", vec![frame("t.py", "test_a", 3)]);
-        let b = failure("AssertionError", "assert 1 == 2", vec![frame("t.py", "test_b", 7)]);
-        assert_ne!(fingerprint(&a, "t.py::test_a"), fingerprint(&b, "t.py::test_b"));
+        let a = failure(
+            "AssertionError",
+            "assert 1 == 2",
+            vec![frame("t.py", "test_a", 3)],
+        );
+        let b = failure(
+            "AssertionError",
+            "assert 1 == 2",
+            vec![frame("t.py", "test_b", 7)],
+        );
+        assert_ne!(
+            fingerprint(&a, "t.py::test_a"),
+            fingerprint(&b, "t.py::test_b")
+        );
     }
 
     #[test]
     fn parametrized_cases_share_the_failing_line_key() {
-        let one = failure("AssertionError", "assert 3 == 4", vec![frame("t.py", "test_p", 3)]);
-        let two = failure("AssertionError", "assert [1] == [1, 2]", vec![frame("t.py", "test_p", 3)]);
+        let one = failure(
+            "AssertionError",
+            "assert 3 == 4",
+            vec![frame("t.py", "test_p", 3)],
+        );
+        let two = failure(
+            "AssertionError",
+            "assert [1] == [1, 2]",
+            vec![frame("t.py", "test_p", 3)],
+        );
         let line = Some("assert total(case) == expected");
         let k1 = key(&one, "t.py::test_p[1]", message_key(&one, line));
         let k2 = key(&two, "t.py::test_p[2]", message_key(&two, line));
         assert_eq!(k1.hash(), k2.hash());
-        assert_ne!(fingerprint(&one, "t.py::test_p[1]"), fingerprint(&two, "t.py::test_p[2]"));
+        assert_ne!(
+            fingerprint(&one, "t.py::test_p[1]"),
+            fingerprint(&two, "t.py::test_p[2]")
+        );
     }
 
     #[test]
@@ -251,9 +288,16 @@ mod tests {
 
     #[test]
     fn rust_assertions_without_backtrace_are_told_apart_by_test() {
-        let mut a = failure("", "assertion `left == right` failed\n  left: 1\n right: 2", vec![]);
+        let mut a = failure(
+            "",
+            "assertion `left == right` failed\n  left: 1\n right: 2",
+            vec![],
+        );
         a.source = Source::RustPanic;
-        a.location = Some(Location { path: "src/lib.rs".into(), line: Some(10) });
+        a.location = Some(Location {
+            path: "src/lib.rs".into(),
+            line: Some(10),
+        });
         let b = a.clone();
         assert_ne!(
             fingerprint(&a, "native:c::c::tests::one"),

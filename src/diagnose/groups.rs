@@ -26,6 +26,8 @@ pub struct Group {
     pub tests: Vec<Member>,
     /// What earlier runs say about this fingerprint; `None` without history or when new.
     pub history: Option<FingerprintHistory>,
+    /// Whether history was consulted at all (so `None` above means "new", not "unknown").
+    pub history_checked: bool,
     pub recommendations: Vec<Recommendation>,
 }
 
@@ -56,6 +58,7 @@ pub fn group(failures: impl IntoIterator<Item = (Member, Diagnosis)>) -> Vec<Gro
                 diagnosis,
                 tests: vec![member],
                 history: None,
+                history_checked: false,
                 recommendations: vec![],
             }),
         }
@@ -65,13 +68,15 @@ pub fn group(failures: impl IntoIterator<Item = (Member, Diagnosis)>) -> Vec<Gro
     groups
 }
 
-/// Attaches history (looked up by `lookup`) and recommendations to every group.
-pub fn annotate(
-    groups: &mut [Group],
-    mut lookup: impl FnMut(&str) -> Option<FingerprintHistory>,
-) {
+/// Attaches history (looked up by `lookup`, when there is a history to look in) and
+/// recommendations to every group.
+pub fn annotate<F>(groups: &mut [Group], mut lookup: Option<F>)
+where
+    F: FnMut(&str) -> Option<FingerprintHistory>,
+{
     for group in groups.iter_mut() {
-        group.history = lookup(&group.fingerprint);
+        group.history_checked = lookup.is_some();
+        group.history = lookup.as_mut().and_then(|f| f(&group.fingerprint));
         group.recommendations =
             recommend(&group.diagnosis, group.history.as_ref(), group.tests.len());
     }

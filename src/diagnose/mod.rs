@@ -74,7 +74,11 @@ impl Diagnoser {
             return None;
         }
         let problem = result.problems.first()?;
-        Some(Box::new(self.diagnose_text(&result.id, result.outcome, problem)))
+        Some(Box::new(self.diagnose_text(
+            &result.id,
+            result.outcome,
+            problem,
+        )))
     }
 
     /// The diagnosis of one problem of test `test_id`.
@@ -125,6 +129,23 @@ impl Diagnoser {
             .or_else(|| address::find(subject.text))
             .unwrap_or_else(|| "the address the test connects to".to_string());
         values.entry("addr".to_string()).or_insert(addr);
+        let at = subject.failure.location.as_ref().map_or_else(
+            || "the failing line".to_string(),
+            |l| match l.line {
+                Some(n) => format!("{}:{n}", l.path),
+                None => l.path.clone(),
+            },
+        );
+        values.entry("at".to_string()).or_insert(at);
+        let exception = subject
+            .failure
+            .raised
+            .exception
+            .as_deref()
+            .unwrap_or("the error");
+        values
+            .entry("exception".to_string())
+            .or_insert_with(|| exception.to_string());
         let rule = found.rule;
         Verdict {
             category: rule.category,
@@ -172,5 +193,6 @@ fn hint(test_id: &str, outcome: Outcome, phase: Phase) -> Option<Source> {
 
 fn first_line(parsed: &str, fallback: &str) -> String {
     let line = parsed.lines().map(str::trim).find(|l| !l.is_empty());
-    line.unwrap_or(fallback.lines().next().unwrap_or("")).to_string()
+    line.unwrap_or(fallback.lines().next().unwrap_or(""))
+        .to_string()
 }

@@ -25,6 +25,8 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         (r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b", "<time>"),
         (r"\b0x[0-9a-fA-F]+\b", "<addr>"),
+        // Ticket-like ids: `A-17`, `INV-2041`.
+        (r"\b[A-Z]{1,6}-\d+\b", "<id>"),
         (r"\b[0-9a-f]{12,}\b", "<hex>"),
         (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b", "<ip>"),
         (r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d{1,5})?", "<ip>"),
@@ -40,7 +42,8 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 
 /// Identifiers or numbers: numbers inside a name (`test_3`, `sha256`) are part of the name.
 static WORD_OR_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z_<][A-Za-z0-9_>]*|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?").expect("number pattern")
+    Regex::new(r"[A-Za-z_<][A-Za-z0-9_>]*|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+        .expect("number pattern")
 });
 
 /// The message with its volatile parts replaced and whitespace collapsed.
@@ -94,8 +97,14 @@ mod tests {
             normalize("FileNotFoundError: [Errno 2] No such file: '/tmp/pytest-of-root/pytest-7/x/config.toml'"),
             "FileNotFoundError: [Errno <n>] No such file: <str>"
         );
-        assert_eq!(normalize("cannot open /tmp/tmpab12cd/db.sqlite now"), "cannot open <tmp> now");
-        assert_eq!(normalize(r#"KeyError: 'API_KEY' in "prod""#), "KeyError: <str> in <str>");
+        assert_eq!(
+            normalize("cannot open /tmp/tmpab12cd/db.sqlite now"),
+            "cannot open <tmp> now"
+        );
+        assert_eq!(
+            normalize(r#"KeyError: 'API_KEY' in "prod""#),
+            "KeyError: <str> in <str>"
+        );
     }
 
     #[test]

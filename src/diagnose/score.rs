@@ -87,6 +87,10 @@ pub struct Score {
     pub misses: Vec<Miss>,
     /// Failures diagnosed that no case labels.
     pub unlabeled: Vec<String>,
+    /// Labeled groups whose tests got several fingerprints (what recall loses).
+    pub split: Vec<String>,
+    /// Fingerprints shared by tests of several labeled groups (what precision loses).
+    pub merged: Vec<String>,
 }
 
 impl Score {
@@ -130,6 +134,7 @@ pub fn score(cases: &[Case], observed: &BTreeMap<String, Observed>) -> Score {
         }
     }
     let (group_precision, group_recall) = pairwise(&found);
+    let (split, merged) = disagreements(&found);
     let labeled: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.test.as_str()).collect();
     Score {
         cases: cases.len(),
@@ -146,7 +151,48 @@ pub fn score(cases: &[Case], observed: &BTreeMap<String, Observed>) -> Score {
             .filter(|t| !labeled.contains(t.as_str()))
             .cloned()
             .collect(),
+        split,
+        merged,
     }
+}
+
+/// Labeled groups spread over several fingerprints, and fingerprints over several groups,
+/// each as `name: member, member`.
+fn disagreements(found: &[(&Case, &Observed)]) -> (Vec<String>, Vec<String>) {
+    let mut by_group: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    let mut by_fingerprint: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    for (case, seen) in found {
+        let (group, fp, test) = (
+            case.group.as_str(),
+            seen.fingerprint.as_str(),
+            case.test.as_str(),
+        );
+        by_group
+            .entry(group)
+            .or_default()
+            .entry(fp)
+            .or_default()
+            .push(test);
+        by_fingerprint
+            .entry(fp)
+            .or_default()
+            .entry(group)
+            .or_default()
+            .push(test);
+    }
+    let describe = |map: BTreeMap<&str, BTreeMap<&str, Vec<&str>>>| {
+        map.into_iter()
+            .filter(|(_, parts)| parts.len() > 1)
+            .map(|(name, parts)| {
+                let parts: Vec<String> = parts
+                    .into_iter()
+                    .map(|(part, tests)| format!("{part} ({})", tests.join(", ")))
+                    .collect();
+                format!("{name}: {}", parts.join(" | "))
+            })
+            .collect()
+    };
+    (describe(by_group), describe(by_fingerprint))
 }
 
 /// Over every pair of found cases: precision = pairs sharing a fingerprint that share a label

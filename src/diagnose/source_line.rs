@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn reads_the_marked_line_of_the_long_form() {
         let text = "    def test_a():\n>       assert total([1]) == 2\nE       assert 1 == 2\n\nt.py:3: AssertionError";
-        assert_eq!(failing_line(text).as_deref(), Some("assert total([1]) == 2"));
+        assert_eq!(
+            failing_line(text).as_deref(),
+            Some("assert total([1]) == 2")
+        );
     }
 
     #[test]

@@ -143,7 +143,10 @@ mod tests {
                     "vigil log app.log".to_string(),
                     "ERROR db: connection refused\npanicked at src/a.rs:1\n".to_string()
                 ),
-                ("vigil log new.log".to_string(), "fatal: new file\n".to_string()),
+                (
+                    "vigil log new.log".to_string(),
+                    "fatal: new file\n".to_string()
+                ),
             ]
         );
     }

@@ -29,7 +29,13 @@ pub fn render_groups(groups: &[Group], view: GroupView) -> String {
 
 fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
     let d = &group.diagnosis;
-    let style = |s: Style| if view.color { s.force_styling(true) } else { Style::new() };
+    let style = |s: Style| {
+        if view.color {
+            s.force_styling(true)
+        } else {
+            Style::new()
+        }
+    };
     let tests = plural(group.tests.len(), "test");
     let head = format!(
         "[{number}] {} · {} · {:.0}% · {tests}",
@@ -59,10 +65,15 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
         if let Some(fix) = history.fixes.first() {
             field(out, "fixed", &fix.note);
         }
-    } else {
-        field(out, "history", "first time seen");
+    } else if group.history_checked {
+        field(out, "history", "new: no earlier run failed this way");
     }
-    for (i, action) in group.recommendations.iter().take(view.max_actions).enumerate() {
+    for (i, action) in group
+        .recommendations
+        .iter()
+        .take(view.max_actions)
+        .enumerate()
+    {
         let label = if i == 0 { "do" } else { "" };
         let text = format!(
             "{}. {} ({:.0}%)",
@@ -96,7 +107,8 @@ fn place(group: &Group) -> Option<String> {
     match d.frames.first() {
         Some(frame) => {
             let mut text = frame.path.clone();
-            if let Some(line) = frame.line {
+            let same_place = d.location.as_ref().is_some_and(|l| l.path == frame.path);
+            if let Some(line) = frame.line.or(line.filter(|_| same_place)) {
                 text.push_str(&format!(":{line}"));
             }
             if let Some(function) = &frame.function {

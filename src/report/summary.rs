@@ -202,7 +202,7 @@ mod tests {
             failure.diagnosis = diagnoser.diagnose(failure);
         }
         let mut found = groups::from_results(&failures);
-        groups::annotate(&mut found, |_| None);
+        groups::annotate(&mut found, Some(|_: &str| None));
         let text = render_summary(
             &failures,
             &found,

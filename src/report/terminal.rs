@@ -11,9 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::events::{Event, Outcome, TestResult};
 
 use super::summary::render_summary;
+use super::Reporter;
 use crate::diagnose::groups::{self, Group};
 use crate::history::Store;
-use super::Reporter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -72,12 +72,14 @@ impl TerminalReporter {
             return found;
         }
         // This run is not recorded yet (history writes last): what it finds is the past.
-        let store = self.history.as_deref().and_then(|p| Store::open_existing(p).ok());
-        groups::annotate(&mut found, |fp| {
-            store
-                .as_ref()
-                .and_then(|s| s.fingerprint_history(fp, None).ok().flatten())
-        });
+        let store = self
+            .history
+            .as_deref()
+            .and_then(|p| Store::open_existing(p).ok());
+        let lookup = store
+            .as_ref()
+            .map(|s| |fp: &str| s.fingerprint_history(fp, None).ok().flatten());
+        groups::annotate(&mut found, lookup);
         found
     }
 

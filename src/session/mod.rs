@@ -26,8 +26,8 @@ use crate::plan::tiers::{self, TierError};
 use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
 
-use fanout::Fanout;
 pub use diagnosis::{diagnose_settings, DiagnoseSettings};
+use fanout::Fanout;
 pub use history::{recorder, HistorySettings};
 pub use prepare::{native_tier, Prepared};
 pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
