@@ -50,6 +50,34 @@ pub struct Diagnosis {
     pub cause: String,
     /// What to do about it, when the rule knows.
     pub advice: Option<String>,
+    /// Error lines the test's run wrote to the `[diagnose] logs` files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogExcerpt>,
+}
+
+/// The error lines one log file got while a failing test ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogExcerpt {
+    /// The file, relative to the rootdir when below it.
+    pub file: String,
+    pub lines: Vec<String>,
+}
+
+/// The title prefix of the captured sections the executor adds for `[diagnose] logs`.
+pub const LOG_SECTION: &str = "vigil log ";
+
+/// The log excerpts among a result's captured sections.
+fn log_excerpts(sections: &[(String, String)]) -> Vec<LogExcerpt> {
+    sections
+        .iter()
+        .filter_map(|(title, text)| {
+            let file = title.strip_prefix(LOG_SECTION)?;
+            Some(LogExcerpt {
+                file: file.to_string(),
+                lines: text.lines().map(str::to_string).collect(),
+            })
+        })
+        .collect()
 }
 
 /// Diagnoses the failures of one project: the rules to apply and the root paths are
@@ -74,11 +102,9 @@ impl Diagnoser {
             return None;
         }
         let problem = result.problems.first()?;
-        Some(Box::new(self.diagnose_text(
-            &result.id,
-            result.outcome,
-            problem,
-        )))
+        let mut diagnosis = self.diagnose_text(&result.id, result.outcome, problem);
+        diagnosis.logs = log_excerpts(&result.sections);
+        Some(Box::new(diagnosis))
     }
 
     /// The diagnosis of one problem of test `test_id`.
@@ -117,6 +143,7 @@ impl Diagnoser {
             rule: verdict.rule,
             cause: verdict.cause,
             advice: verdict.advice,
+            logs: Vec::new(),
         }
     }
 

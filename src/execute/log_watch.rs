@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::diagnose::LOG_SECTION;
+
 /// Most bytes read per file per test, and most lines kept.
 const MAX_BYTES: u64 = 256 * 1024;
 const MAX_LINES: usize = 50;
@@ -93,7 +95,7 @@ fn errors_since(patterns: &[String], mark: &LogMark, rootdir: &Path) -> Vec<(Str
             }
             let shown = path.strip_prefix(rootdir).unwrap_or(&path);
             Some((
-                format!("vigil log {}", shown.display()),
+                format!("{LOG_SECTION}{}", shown.display()),
                 lines.join("\n") + "\n",
             ))
         })

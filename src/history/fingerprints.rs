@@ -475,6 +475,7 @@ pub(super) mod tests {
             rule: "builtin:connection-refused".to_string(),
             cause: "The service was not listening.".to_string(),
             advice: Some("Start the service before the tests.".to_string()),
+            logs: vec![],
         }
     }
 

@@ -108,6 +108,7 @@ fn diagnosis(test: &str, t: usize, message: &str) -> Diagnosis {
         rule: "builtin:assertion".to_string(),
         cause: "An assertion in the test did not hold.".to_string(),
         advice: None,
+        logs: vec![],
     }
 }
 
