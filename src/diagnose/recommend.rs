@@ -24,8 +24,9 @@ pub fn recommend(
     let mut out = Vec::new();
     let mut add = |action: String, confidence: f32| out.push(Recommendation { action, confidence });
     if let Some(history) = history {
+        // A fix recorded for this very fingerprint is the strongest lead there is.
         for fix in history.fixes.iter().take(1) {
-            add(format!("apply the fix recorded before: {}", fix.note), 0.85);
+            add(format!("apply the fix recorded before: {}", fix.note), 0.95);
         }
         if history.flaky {
             add(
@@ -97,4 +98,105 @@ fn failing_since(diagnosis: &Diagnosis, history: &FingerprintHistory) -> Option<
 
 fn short(commit: &str) -> &str {
     &commit[..commit.len().min(8)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Category, Source};
+    use crate::history::{FixNote, Sighting};
+
+    fn diagnosis(nature: Nature) -> Diagnosis {
+        Diagnosis {
+            fingerprint: "00000000000000aa".into(),
+            source: Source::PytestLongrepr,
+            exception: Some("AssertionError".into()),
+            message: "assert 1 == 2".into(),
+            normalized: "assert <n> == <n>".into(),
+            location: Some(crate::events::Location {
+                path: "app/calc.py".into(),
+                line: Some(3),
+            }),
+            frames: vec![],
+            category: Category::Assertion,
+            nature,
+            confidence: 0.9,
+            rule: "builtin:assertion".into(),
+            cause: "an assertion did not hold".into(),
+            advice: Some("compare expected and actual".into()),
+            logs: vec![],
+        }
+    }
+
+    fn sighting(run_id: i64, commit: &str) -> Sighting {
+        Sighting {
+            run_id,
+            started_ms: run_id * 1000,
+            commit: Some(commit.into()),
+            branch: Some("main".into()),
+        }
+    }
+
+    fn history(flaky: bool, fixes: Vec<FixNote>) -> FingerprintHistory {
+        FingerprintHistory {
+            first: sighting(4, "abcdef1234567"),
+            last: sighting(7, "9999999999"),
+            runs: 4,
+            tests: 1,
+            flaky,
+            last_pass_before: Some(sighting(3, "1234567abcdef")),
+            fixes,
+        }
+    }
+
+    #[test]
+    fn a_deterministic_failure_names_the_commit_it_started_at() {
+        let got = recommend(
+            &diagnosis(Nature::Deterministic),
+            Some(&history(false, vec![])),
+            1,
+        );
+        let since = got
+            .iter()
+            .find(|r| r.action.contains("since"))
+            .expect("since");
+        assert_eq!(
+            since.action,
+            "this failure has been seen since commit abcdef12 (run 4), and passed at 1234567a: likely a regression in app/calc.py"
+        );
+        assert!(got.iter().all(|r| !r.action.starts_with("retry")));
+    }
+
+    #[test]
+    fn a_recorded_fix_leads_and_flaky_history_says_retry() {
+        let fix = FixNote {
+            recorded_ms: 0,
+            commit: None,
+            note: "pin the fixture's clock".into(),
+        };
+        let got = recommend(
+            &diagnosis(Nature::Transient),
+            Some(&history(true, vec![fix])),
+            3,
+        );
+        assert_eq!(
+            got[0].action,
+            "apply the fix recorded before: pin the fixture's clock"
+        );
+        assert!(got
+            .iter()
+            .any(|r| r.action.starts_with("retry and mark flaky")));
+        assert!(got
+            .iter()
+            .any(|r| r.action == "one cause behind 3 tests: start with app/calc.py"));
+        assert!(got.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+    }
+
+    #[test]
+    fn without_history_a_transient_failure_is_worth_a_retry() {
+        let got = recommend(&diagnosis(Nature::Transient), None, 1);
+        assert!(got
+            .iter()
+            .any(|r| r.action.starts_with("retry: a transient assertion")));
+    }
 }

@@ -189,3 +189,116 @@ pub fn fill(template: &str, values: &BTreeMap<String, String>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::failure::{Link, Source};
+
+    fn raised(exception: &str, message: &str) -> Raised {
+        Raised {
+            exception: Some(exception.into()),
+            message: message.into(),
+            frames: vec![],
+        }
+    }
+
+    fn failure(raised: Raised, chain: Vec<(Raised, Link)>) -> ParsedFailure {
+        ParsedFailure {
+            source: Source::PytestLongrepr,
+            raised,
+            chain,
+            group: vec![],
+            location: None,
+        }
+    }
+
+    fn rule_of(rules: &Rules, failure: &ParsedFailure, outcome: Outcome) -> String {
+        let subject = Subject {
+            failure,
+            text: "",
+            outcome,
+        };
+        rules
+            .first_match(&subject)
+            .map(|m| m.rule.id.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_cause_in_the_chain_decides_for_a_generic_wrapper() {
+        let f = failure(
+            raised("app.errors.AppError", "payment service unreachable"),
+            vec![(
+                raised("ConnectionRefusedError", "[Errno 111] Connection refused"),
+                Link::Cause,
+            )],
+        );
+        assert_eq!(
+            rule_of(&Rules::builtin(), &f, Outcome::Failed),
+            "builtin:connection-refused"
+        );
+    }
+
+    #[test]
+    fn user_rules_come_first_and_fill_their_captures() {
+        let spec = RuleSpec {
+            name: "sandbox".into(),
+            category: Some(Category::Network),
+            message: Some(r"sandbox (?P<region>\w+) down".into()),
+            cause: Some("sandbox {region} is down".into()),
+            ..RuleSpec::default()
+        };
+        let rules = Rules::with_user(vec![compile("user", &spec).expect("compiles")]);
+        let f = failure(raised("AssertionError", "sandbox eu down"), vec![]);
+        let subject = Subject {
+            failure: &f,
+            text: "",
+            outcome: Outcome::Failed,
+        };
+        let found = rules.first_match(&subject).expect("match");
+        assert_eq!(found.rule.id, "user:sandbox");
+        assert_eq!(
+            fill(&found.rule.cause, &found.captures),
+            "sandbox eu is down"
+        );
+    }
+
+    #[test]
+    fn outcome_rules_only_match_their_outcome() {
+        let f = failure(
+            raised("", "worker crashed (killed by signal 9 (SIGKILL))"),
+            vec![],
+        );
+        assert_eq!(
+            rule_of(&Rules::builtin(), &f, Outcome::Crashed),
+            "builtin:killed"
+        );
+        let g = failure(raised("", "something odd"), vec![]);
+        assert_eq!(
+            rule_of(&Rules::builtin(), &g, Outcome::Failed),
+            "builtin:unknown"
+        );
+    }
+
+    #[test]
+    fn a_user_rule_needs_a_pattern_and_valid_regexes() {
+        let empty = RuleSpec {
+            name: "nothing".into(),
+            ..RuleSpec::default()
+        };
+        assert!(matches!(
+            compile("user", &empty),
+            Err(RuleError::Empty { .. })
+        ));
+        let bad = RuleSpec {
+            name: "bad".into(),
+            trace: Some("(".into()),
+            ..RuleSpec::default()
+        };
+        assert!(matches!(
+            compile("user", &bad),
+            Err(RuleError::Regex { field: "trace", .. })
+        ));
+    }
+}

@@ -85,7 +85,11 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
     }
     for excerpt in &d.logs {
         let shown: Vec<&str> = excerpt.lines.iter().take(3).map(String::as_str).collect();
-        field(out, "log", &format!("{}: {}", excerpt.file, shown.join(" | ")));
+        field(
+            out,
+            "log",
+            &format!("{}: {}", excerpt.file, shown.join(" | ")),
+        );
     }
     for (i, member) in group.tests.iter().take(view.max_tests).enumerate() {
         field(out, if i == 0 { "tests" } else { "" }, &member.test);

@@ -1,5 +1,6 @@
 //! Integration tier: vigil driving real pytest processes on the fixture projects.
 
+mod diagnosis;
 mod fidelity;
 mod history;
 mod native;
@@ -17,5 +18,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(planning::trials());
     trials.extend(native::trials());
     trials.extend(history::trials());
+    trials.extend(diagnosis::trials());
     trials
 }
