@@ -128,7 +128,8 @@ fn pick_run(store: &Store, id: Option<i64>) -> Result<RunSummary, Failure> {
     })
 }
 
-fn diagnoser(loaded: &Loaded, invocation_dir: &Path) -> Result<Diagnoser, Failure> {
+/// The diagnoser a project's config asks for (its rules ahead of the built-in ones).
+pub fn diagnoser(loaded: &Loaded, invocation_dir: &Path) -> Result<Diagnoser, Failure> {
     let settings = diagnose_settings(loaded, invocation_dir).map_err(usage)?;
     let root = loaded.dir().unwrap_or(invocation_dir);
     Ok(Diagnoser::new(settings.rules, root))

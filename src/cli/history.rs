@@ -131,7 +131,7 @@ pub fn history(
                 dirty: None,
             };
             let project = loaded.dir().unwrap_or(invocation_dir);
-            import(&files, git, settings, project, &Tiers::new(&loaded.tiers()))
+            import(&files, git, settings, project, loaded)
         }
         _ => history_command(args, settings),
     }
@@ -151,13 +151,16 @@ fn import(
     git: GitInfo,
     settings: &HistorySettings,
     project_dir: &Path,
-    tiers: &Tiers,
+    loaded: &Loaded,
 ) -> Result<ExitCode, Failure> {
     let mut store = Store::open(&settings.path).map_err(history_error)?;
+    let tiers = &Tiers::new(&loaded.tiers());
+    let diagnoser = super::diagnose::diagnoser(loaded, project_dir)?;
     let options = ImportOptions {
         project_dir,
         tiers,
         git,
+        diagnoser: Some(&diagnoser),
     };
     let mut code = ExitCode::Ok;
     for file in files {

@@ -8,7 +8,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use roxmltree::{Document, Node};
 
-use crate::events::Outcome;
+use crate::diagnose::{Diagnoser, Diagnosis};
+use crate::events::{Outcome, Phase, Problem};
 use crate::plan::Tiers;
 
 use super::git::GitInfo;
@@ -25,6 +26,8 @@ pub struct ImportOptions<'a> {
     pub tiers: &'a Tiers,
     /// Commit and branch the runs are recorded under (unknown when `None`).
     pub git: GitInfo,
+    /// Diagnoses imported failures from their text, as a run's own would be.
+    pub diagnoser: Option<&'a Diagnoser>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +128,7 @@ pub fn parse_report(
         });
     }
     let mut resolver = IdResolver::new(options.project_dir, options.tiers);
-    let results = results(root, &mut resolver);
+    let results = results(root, &mut resolver, options.diagnoser);
     let mut run = RunRecord {
         started_ms: started_ms(root).unwrap_or(fallback_ms),
         git: options.git.clone(),
@@ -152,7 +155,11 @@ fn is_nextest(root: Node) -> bool {
 
 /// Every test case's attempts; a test written twice (pytest: a failed call plus a teardown
 /// error) keeps its worse entry.
-fn results(root: Node, resolver: &mut IdResolver) -> Vec<ResultRecord> {
+fn results(
+    root: Node,
+    resolver: &mut IdResolver,
+    diagnoser: Option<&Diagnoser>,
+) -> Vec<ResultRecord> {
     let nextest = is_nextest(root);
     let mut tests: Vec<Vec<ResultRecord>> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -173,7 +180,7 @@ fn results(root: Node, resolver: &mut IdResolver) -> Vec<ResultRecord> {
             nextest,
         };
         let id = resolver.resolve(&names);
-        let attempts = attempts(case, &id.id, &id.tier);
+        let attempts = attempts(case, &id.id, &id.tier, diagnoser);
         match seen.get(&id.id) {
             Some(&i) if severity(&attempts) > severity(&tests[i]) => tests[i] = attempts,
             Some(_) => {}
@@ -198,13 +205,13 @@ fn severity(attempts: &[ResultRecord]) -> u8 {
 
 /// A test case's attempts in order: nextest's `flakyFailure`s come before the final (passing)
 /// one; its `rerunFailure`s are the retries after the first failure the case reports.
-fn attempts(case: Node, id: &str, tier: &str) -> Vec<ResultRecord> {
-    let (outcome, message) = case_outcome(case);
-    let main = (outcome, message, seconds(case));
+fn attempts(case: Node, id: &str, tier: &str, diagnoser: Option<&Diagnoser>) -> Vec<ResultRecord> {
+    let (outcome, element) = case_outcome(case);
+    let main = (outcome, element, seconds(case));
     let tagged = |tags: [&str; 2]| -> Vec<_> {
         case.children()
             .filter(|c| tags.iter().any(|t| c.has_tag_name(*t)))
-            .map(|c| (failure_outcome(c), message_of(c), seconds(c)))
+            .map(|c| (failure_outcome(c), Some(c), seconds(c)))
             .collect()
     };
     let flaky = tagged(["flakyFailure", "flakyError"]);
@@ -212,25 +219,46 @@ fn attempts(case: Node, id: &str, tier: &str) -> Vec<ResultRecord> {
     let ordered = flaky.into_iter().chain(std::iter::once(main)).chain(reruns);
     ordered
         .enumerate()
-        .map(|(i, (outcome, message, duration))| ResultRecord {
-            test: id.to_string(),
-            tier: Some(tier.to_string()),
-            outcome,
-            duration,
-            attempt: i as u32 + 1,
-            message: message.filter(|_| outcome.is_failure()),
-            diagnosis: None,
+        .map(|(i, (outcome, element, duration))| {
+            let message = element.and_then(message_of);
+            ResultRecord {
+                test: id.to_string(),
+                tier: Some(tier.to_string()),
+                outcome,
+                duration,
+                attempt: i as u32 + 1,
+                diagnosis: diagnoser
+                    .filter(|_| outcome.is_failure())
+                    .zip(element)
+                    .map(|(d, e)| Box::new(diagnose(d, id, outcome, e))),
+                message: message.filter(|_| outcome.is_failure()),
+            }
         })
         .collect()
 }
 
-/// The case's own outcome and the message of the element that decided it.
-fn case_outcome(case: Node) -> (Outcome, Option<String>) {
+/// The diagnosis of a failure element: its message attribute and its text (pytest writes the
+/// longrepr there, nextest the test's output).
+fn diagnose(diagnoser: &Diagnoser, id: &str, outcome: Outcome, element: Node) -> Diagnosis {
+    let text = element.text().unwrap_or("");
+    let message = element.attribute("message").unwrap_or(text);
+    let problem = Problem {
+        phase: Phase::Call,
+        is_error: outcome == Outcome::Error,
+        message: message.to_string(),
+        location: None,
+        longrepr: if text.is_empty() { message } else { text }.to_string(),
+    };
+    diagnoser.diagnose_text(id, outcome, &problem)
+}
+
+/// The case's own outcome and the element that decided it.
+fn case_outcome<'a, 'i>(case: Node<'a, 'i>) -> (Outcome, Option<Node<'a, 'i>>) {
     for child in case.children().filter(Node::is_element) {
         match child.tag_name().name() {
-            "failure" | "error" => return (failure_outcome(child), message_of(child)),
-            "skipped" if is_xfail(child) => return (Outcome::XFailed, message_of(child)),
-            "skipped" => return (Outcome::Skipped, message_of(child)),
+            "failure" | "error" => return (failure_outcome(child), Some(child)),
+            "skipped" if is_xfail(child) => return (Outcome::XFailed, Some(child)),
+            "skipped" => return (Outcome::Skipped, Some(child)),
             _ => {}
         }
     }

@@ -68,6 +68,7 @@ impl Project {
             project_dir: self.dir.path(),
             tiers: &self.tiers,
             git: GitInfo::default(),
+            diagnoser: None,
         }
     }
 
@@ -225,4 +226,30 @@ fn files_import_as_runs_and_bad_ones_write_nothing() {
         ("junit:pytest.xml", "main")
     );
     assert_eq!(commit, "abc123");
+}
+
+#[test]
+fn imported_failures_are_diagnosed_from_their_text() {
+    let project = Project::new();
+    let diagnoser =
+        crate::diagnose::Diagnoser::new(crate::diagnose::Rules::builtin(), project.dir.path());
+    let options = ImportOptions {
+        diagnoser: Some(&diagnoser),
+        ..project.options()
+    };
+    let run = parse_report(PYTEST, Path::new("r.xml"), 42, &options).unwrap();
+    let failed = find(&run, "tests/unit/test_x.py::TestA::test_fail[a.b-1]", 1);
+    let diagnosis = failed.diagnosis.as_deref().expect("diagnosed");
+    assert_eq!(diagnosis.category, crate::diagnose::Category::Assertion);
+    assert_eq!(diagnosis.fingerprint.len(), 16);
+    let ok = find(&run, "tests/unit/test_x.py::test_ok", 1);
+    assert!(ok.diagnosis.is_none());
+    let nextest = parse_report(NEXTEST, Path::new("n.xml"), 42, &options).unwrap();
+    let timed_out = nextest
+        .results
+        .iter()
+        .find(|r| r.outcome == Outcome::TimedOut)
+        .and_then(|r| r.diagnosis.as_deref())
+        .expect("the timeout is diagnosed");
+    assert_eq!(timed_out.category, crate::diagnose::Category::Timeout);
 }

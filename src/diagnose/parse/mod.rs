@@ -59,8 +59,23 @@ pub fn parse(input: FailureText<'_>) -> ParsedFailure {
             }
             parsed
         }
-        None => ParsedFailure::plain(hint.unwrap_or(Source::Plain), &fallback()),
+        None => typed_message(hint.unwrap_or(Source::Plain), &fallback()),
     }
+}
+
+/// A one-line message of the form `Type: message` (pytest's crash line, a JUnit `message`
+/// attribute) read as an exception, so a failure known only by it still has a type.
+fn typed_message(source: Source, message: &str) -> ParsedFailure {
+    static TYPED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Group|Timeout|timeout)|Failed): ")
+            .expect("typed message pattern")
+    });
+    let mut parsed = ParsedFailure::plain(source, message);
+    if let Some(found) = TYPED.captures(message) {
+        parsed.raised.exception = Some(found[1].to_string());
+        parsed.raised.message = message[found[0].len()..].to_string();
+    }
+    parsed
 }
 
 /// A text from pytest: a collection error, or a test's failure in any style.
@@ -111,6 +126,21 @@ mod tests {
             hint: None,
             root: None,
         })
+    }
+
+    #[test]
+    fn a_typed_message_alone_names_its_exception() {
+        let p = unhinted(
+            "def test_fail(): ...",
+            "AssertionError: assert 1 == 2\n +  where 1 = f()",
+        );
+        assert_eq!(p.raised.exception.as_deref(), Some("AssertionError"));
+        assert_eq!(p.raised.message, "assert 1 == 2\n +  where 1 = f()");
+        let p = unhinted("", "sqlite3.OperationalError: database is locked");
+        assert_eq!(
+            p.raised.exception.as_deref(),
+            Some("sqlite3.OperationalError")
+        );
     }
 
     #[test]
