@@ -505,7 +505,12 @@ pub(super) mod tests {
     }
 
     /// A run at `started_ms` of `commit` on main, its tree clean unless `dirty`.
-    fn run(started_ms: i64, commit: &str, dirty: bool, results: Vec<ResultRecord>) -> RunRecord {
+    pub(in crate::history) fn run(
+        started_ms: i64,
+        commit: &str,
+        dirty: bool,
+        results: Vec<ResultRecord>,
+    ) -> RunRecord {
         RunRecord {
             started_ms,
             ended_ms: started_ms + 100,
