@@ -61,10 +61,8 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
     }
     field(out, "cause", &d.cause);
     if let Some(history) = &group.history {
+        // A recorded fix shows as the first recommendation.
         field(out, "history", &history_line(history));
-        if let Some(fix) = history.fixes.first() {
-            field(out, "fixed", &fix.note);
-        }
     } else if group.history_checked {
         field(out, "history", "new: no earlier run failed this way");
     }
@@ -159,5 +157,112 @@ fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::groups::{self, Member};
+    use crate::diagnose::{Category, Diagnosis, Frame, LogExcerpt, Nature, Origin, Source};
+    use crate::events::{Location, Outcome};
+    use crate::history::{FixNote, Sighting};
+
+    fn diagnosis(fingerprint: &str, category: Category, nature: Nature) -> Diagnosis {
+        Diagnosis {
+            fingerprint: fingerprint.into(),
+            source: Source::PytestLongrepr,
+            exception: Some("ConnectionRefusedError".into()),
+            message: "[Errno 111] Connection refused".into(),
+            normalized: "[Errno <n>] Connection refused".into(),
+            location: Some(Location {
+                path: "app/db.py".into(),
+                line: Some(12),
+            }),
+            frames: vec![Frame {
+                path: "app/db.py".into(),
+                line: Some(12),
+                function: Some("connect".into()),
+                origin: Origin::Project,
+            }],
+            category,
+            nature,
+            confidence: 0.9,
+            rule: "builtin:connection-refused".into(),
+            cause: "nothing is listening at 127.0.0.1:5432".into(),
+            advice: Some("start the service on 127.0.0.1:5432".into()),
+            logs: vec![],
+        }
+    }
+
+    fn member(test: &str) -> Member {
+        Member {
+            test: test.into(),
+            outcome: Outcome::Failed,
+            message: "ConnectionRefusedError: [Errno 111] Connection refused".into(),
+        }
+    }
+
+    fn sighting(run_id: i64, commit: &str) -> Sighting {
+        Sighting {
+            run_id,
+            started_ms: 0,
+            commit: Some(commit.into()),
+            branch: Some("main".into()),
+        }
+    }
+
+    #[test]
+    fn groups_render_with_history_logs_and_a_capped_test_list() {
+        let network = diagnosis("9f2c1a7e4b3d2c10", Category::Network, Nature::Transient);
+        let mut assertion = diagnosis(
+            "0123456789abcdef",
+            Category::Assertion,
+            Nature::Deterministic,
+        );
+        assertion.exception = Some("AssertionError".into());
+        assertion.message = "assert 'declined' == 'ok'".into();
+        assertion.frames[0].function = Some("test_charge".into());
+        assertion.frames[0].path = "tests/test_pay.py".into();
+        assertion.cause = "an assertion did not hold".into();
+        assertion.advice = None;
+        assertion.logs = vec![LogExcerpt {
+            file: "logs/app.log".into(),
+            lines: vec!["ERROR card declined".into(), "ERROR retry refused".into()],
+        }];
+        let mut failures: Vec<(Member, Diagnosis)> = (1..=4)
+            .map(|i| {
+                (
+                    member(&format!("tests/test_db.py::test_{i}")),
+                    network.clone(),
+                )
+            })
+            .collect();
+        failures.push((member("tests/test_pay.py::test_charge"), assertion));
+        let mut found = groups::group(failures);
+        groups::annotate(
+            &mut found,
+            Some(|fp: &str| {
+                (fp == "9f2c1a7e4b3d2c10").then(|| FingerprintHistory {
+                    first: sighting(3, "abcdef1234567890"),
+                    last: sighting(9, "1234567890abcdef"),
+                    runs: 5,
+                    tests: 4,
+                    flaky: true,
+                    last_pass_before: None,
+                    fixes: vec![FixNote {
+                        recorded_ms: 0,
+                        commit: None,
+                        note: "start postgres in the job's services".into(),
+                    }],
+                })
+            }),
+        );
+        let view = GroupView {
+            max_tests: 3,
+            max_actions: 3,
+            color: false,
+        };
+        insta::assert_snapshot!(render_groups(&found, view));
     }
 }
