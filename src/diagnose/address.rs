@@ -21,13 +21,23 @@ static SHAPES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 /// `host:port` of the first address found in `text`, trying the most explicit shapes first.
 pub fn find(text: &str) -> Option<String> {
     SHAPES.iter().find_map(|shape| {
-        let c = shape.captures(text)?;
-        Some(format!(
-            "{}:{}",
-            c.name("host")?.as_str(),
-            c.name("port")?.as_str()
-        ))
+        shape.captures_iter(text).find_map(|c| {
+            let host = c.name("host")?.as_str();
+            let port = c.name("port")?.as_str();
+            (!is_source_file(host)).then(|| format!("{host}:{port}"))
+        })
     })
+}
+
+/// `test_api.py:20` in a traceback is a file and a line, not a host and a port.
+fn is_source_file(host: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "py", "pyx", "rs", "c", "h", "cc", "cpp", "js", "ts", "go", "java", "rb", "txt", "log",
+        "toml", "json", "yaml", "yml", "cfg", "ini", "md", "html", "sql",
+    ];
+    host.rsplit('.')
+        .next()
+        .is_some_and(|ext| EXTENSIONS.contains(&ext))
 }
 
 #[cfg(test)]
@@ -48,5 +58,7 @@ mod tests {
             Some("10.0.0.7:80")
         );
         assert_eq!(find("[Errno 111] Connection refused"), None);
+        let traceback = "tests/test_api.py:20: in test_get\n    api.get(url)\nConnection refused by db.internal:6543";
+        assert_eq!(find(traceback).as_deref(), Some("db.internal:6543"));
     }
 }
