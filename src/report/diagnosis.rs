@@ -1,12 +1,19 @@
 //! Failure groups as text: one block per fingerprint with its category, cause, history and
-//! recommendations. The end of `vigil run` and `vigil diagnose` both print it.
+//! recommendations. The end of `vigil run` and `vigil diagnose` both print it; the HTML
+//! report words its blocks with the same helpers (`error_line`, `place`, `history_line`).
 
 use std::fmt::Write;
 
 use console::Style;
 
 use crate::diagnose::groups::Group;
+use crate::diagnose::Diagnosis;
 use crate::history::FingerprintHistory;
+
+/// The history line of a fingerprint no earlier run failed with.
+pub(crate) const NEW: &str = "new: no earlier run failed this way";
+/// Appended to the history line of a fingerprint history saw pass without a code change.
+pub(crate) const FLAKY: &str = "flaky: passed on a retry or rerun of the same commit";
 
 /// How much of each group to show.
 #[derive(Debug, Clone, Copy)]
@@ -49,13 +56,7 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
         style(Style::new().bold()).apply_to(head),
         style(Style::new().dim()).apply_to(&group.fingerprint)
     );
-    let what = match &d.exception {
-        Some(exception) if !d.message.starts_with(exception.as_str()) => {
-            format!("{exception}: {}", d.message)
-        }
-        _ => d.message.clone(),
-    };
-    field(out, "error", &what);
+    field(out, "error", &error_line(d));
     if let Some(place) = place(group) {
         field(out, "at", &place);
     }
@@ -66,7 +67,7 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
             field(out, "fixed", &fix.note);
         }
     } else if group.history_checked {
-        field(out, "history", "new: no earlier run failed this way");
+        field(out, "history", NEW);
     }
     for (i, action) in group
         .recommendations
@@ -100,8 +101,19 @@ fn field(out: &mut String, label: &str, value: &str) {
     let _ = writeln!(out, "    {label:<8}{value}");
 }
 
+/// `ConnectionRefusedError: [Errno 111] Connection refused`: the exception and its message,
+/// without naming the exception twice when the message already starts with it.
+pub(crate) fn error_line(d: &Diagnosis) -> String {
+    match &d.exception {
+        Some(exception) if !d.message.starts_with(exception.as_str()) => {
+            format!("{exception}: {}", d.message)
+        }
+        _ => d.message.clone(),
+    }
+}
+
 /// `app/db.py:12 in connect`: the innermost frame the fingerprint used, else the location.
-fn place(group: &Group) -> Option<String> {
+pub(crate) fn place(group: &Group) -> Option<String> {
     let d = &group.diagnosis;
     let line = d.location.as_ref().and_then(|l| l.line);
     match d.frames.first() {
@@ -124,7 +136,7 @@ fn place(group: &Group) -> Option<String> {
 }
 
 /// `first seen run 10 (abc1234), last run 12; 5 runs, 3 tests; flaky`.
-fn history_line(h: &FingerprintHistory) -> String {
+pub(crate) fn history_line(h: &FingerprintHistory) -> String {
     let at = |commit: &Option<String>| {
         commit
             .as_deref()
@@ -141,12 +153,13 @@ fn history_line(h: &FingerprintHistory) -> String {
         plural(h.tests, "test")
     );
     if h.flaky {
-        text.push_str("; flaky: passed on a retry or rerun of the same commit");
+        text.push_str("; ");
+        text.push_str(FLAKY);
     }
     text
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
