@@ -23,17 +23,19 @@ const SHOWN_TESTS: usize = 10;
 const NOT_RECORDED: &str =
     "unknown: the run recorded this failure without a diagnosis, so earlier runs cannot be matched to it";
 
+/// The `<section id="failures">` of the page.
 pub fn section(data: &ReportData) -> String {
     let groups = &data.groups;
+    if groups.is_empty() {
+        return "<section id=\"failures\">\n<h2>Failures <small>0</small></h2>\n\
+                <p class=\"none\">No test failed in this run.</p>\n</section>\n"
+            .to_string();
+    }
     let count: usize = groups.iter().map(|g| g.tests.len()).sum();
     let mut out = format!(
         "<section id=\"failures\">\n<h2>Failures <small>{count} in {}</small></h2>\n",
         plural(groups.len(), "group")
     );
-    if groups.is_empty() {
-        out += "<p class=\"none\">No test failed in this run.</p>\n</section>\n";
-        return out;
-    }
     out += &category_counts(groups);
     out += "<p class=\"note\">One group per bug: failures share a group when diagnosis gives \
             them the same fingerprint (exception, project frames and normalized message).</p>\n";
