@@ -213,7 +213,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Report(args) => {
             let settings =
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
-            cli::history::report(args, &settings, &invocation_dir)
+            cli::history::report(args, &settings, &invocation_dir, &loaded)
         }
         Command::Diagnose(args) => {
             let settings =

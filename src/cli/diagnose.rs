@@ -9,12 +9,11 @@ use clap::Args;
 use serde::Serialize;
 
 use vigil::config::Loaded;
-use vigil::diagnose::groups::{self, Group, Member};
+use vigil::diagnose::groups::{self, Group};
 use vigil::diagnose::score::{self, Observed, Score};
-use vigil::diagnose::{Diagnoser, Diagnosis};
-use vigil::events::{Phase, Problem};
+use vigil::diagnose::Diagnoser;
 use vigil::exit::ExitCode;
-use vigil::history::{RunSummary, Store, StoredFailure};
+use vigil::history::{RunSummary, Store};
 use vigil::report::{render_groups, GroupView};
 use vigil::session::{diagnose_settings, HistorySettings};
 
@@ -73,7 +72,7 @@ pub fn diagnose(
     let run = pick_run(&store, args.run)?;
     let failures = store.run_failures(run.id).map_err(history_error)?;
     let diagnoser = diagnoser(loaded, invocation_dir)?;
-    let mut found = groups::group(members(&failures, &diagnoser));
+    let mut found = groups::from_stored(&failures, &diagnoser);
     let lookup = |fp: &str| store.fingerprint_history(fp, Some(run.id)).ok().flatten();
     groups::annotate(&mut found, Some(lookup));
     if let Some(labels) = &args.score {
@@ -128,38 +127,13 @@ fn pick_run(store: &Store, id: Option<i64>) -> Result<RunSummary, Failure> {
     })
 }
 
-/// The diagnoser a project's config asks for (its rules ahead of the built-in ones).
+/// The project's diagnoser: `[diagnose]` rules ahead of the built-in ones, paths relative to
+/// the config's directory (`vigil diagnose`, `vigil report`
+/// and `vigil history import` use it).
 pub fn diagnoser(loaded: &Loaded, invocation_dir: &Path) -> Result<Diagnoser, Failure> {
     let settings = diagnose_settings(loaded, invocation_dir).map_err(usage)?;
     let root = loaded.dir().unwrap_or(invocation_dir);
     Ok(Diagnoser::new(settings.rules, root))
-}
-
-/// Each failure with its stored diagnosis; failures recorded without one (imports, older
-/// runs) are diagnosed now from the message history kept.
-fn members(failures: &[StoredFailure], diagnoser: &Diagnoser) -> Vec<(Member, Diagnosis)> {
-    failures
-        .iter()
-        .map(|f| {
-            let message = f.message.clone().unwrap_or_default();
-            let diagnosis = f.diagnosis.clone().unwrap_or_else(|| {
-                let problem = Problem {
-                    phase: Phase::Call,
-                    is_error: false,
-                    message: message.clone(),
-                    location: None,
-                    longrepr: message.clone(),
-                };
-                diagnoser.diagnose_text(&f.test, f.outcome, &problem)
-            });
-            let member = Member {
-                test: f.test.clone(),
-                outcome: f.outcome,
-                message,
-            };
-            (member, diagnosis)
-        })
-        .collect()
 }
 
 fn render(run: &RunSummary, failures: usize, found: &[Group]) -> String {
@@ -184,6 +158,7 @@ fn render(run: &RunSummary, failures: usize, found: &[Group]) -> String {
         max_tests: 10,
         max_actions: 3,
         color: false,
+        run: Some(run.id),
     };
     out.push_str(&render_groups(found, view));
     out

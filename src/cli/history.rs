@@ -16,6 +16,7 @@ use vigil::report::html::{render_html, write_html, HtmlOptions};
 use vigil::report::{render_runs, render_timeline, render_trends};
 use vigil::session::HistorySettings;
 
+use super::diagnose::diagnoser;
 use super::{json_format, print_json, usage, Failure};
 
 #[derive(Args)]
@@ -254,17 +255,20 @@ fn history_command(args: HistoryArgs, settings: &HistorySettings) -> Result<Exit
 }
 
 /// `vigil report --html`: renders from history, then writes the file in one rename (a
-/// relative path is relative to `-C`, as `--junit` is).
+/// relative path is relative to `-C`, as `--junit` is). Failures recorded without a diagnosis
+/// are diagnosed with the project's rules, as `vigil diagnose` does.
 pub fn report(
     args: ReportArgs,
     settings: &HistorySettings,
     invocation_dir: &Path,
+    loaded: &Loaded,
 ) -> Result<ExitCode, Failure> {
     let path = &vigil::discover::absolute(invocation_dir, &args.html);
     let store = Store::open_existing(&settings.path).map_err(history_error)?;
     let options = HtmlOptions {
         runs: args.runs.max(1),
         run: args.run,
+        diagnoser: diagnoser(loaded, invocation_dir)?,
     };
     let page = render_html(&store, &options).map_err(history_error)?;
     write_html(path, &page).map_err(usage)?;

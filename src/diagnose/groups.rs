@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::events::{Outcome, TestResult};
-use crate::history::FingerprintHistory;
+use crate::events::{Outcome, Phase, Problem, TestResult};
+use crate::history::{FingerprintHistory, StoredFailure};
 
 use super::recommend::{recommend, Recommendation};
-use super::Diagnosis;
+use super::{Diagnoser, Diagnosis};
 
 /// One failing test in a group.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,35 @@ pub fn from_results(results: &[TestResult]) -> Vec<Group> {
         };
         Some((member, diagnosis))
     }))
+}
+
+/// A recorded run's failures (as `Store::run_failures` reads them), grouped. A failure stored
+/// without a diagnosis (an imported run, a run older than diagnosis) is diagnosed now from the
+/// message history kept, so it still lands in a group.
+pub fn from_stored(failures: &[StoredFailure], diagnoser: &Diagnoser) -> Vec<Group> {
+    group(failures.iter().map(|f| stored_member(f, diagnoser)))
+}
+
+/// One stored failure as a member with its stored (or fresh) diagnosis.
+fn stored_member(failure: &StoredFailure, diagnoser: &Diagnoser) -> (Member, Diagnosis) {
+    let message = failure.message.clone().unwrap_or_default();
+    let diagnosis = failure.diagnosis.clone().unwrap_or_else(|| {
+        // The message is all history kept of the failure: it stands in for the longrepr.
+        let problem = Problem {
+            phase: Phase::Call,
+            is_error: false,
+            message: message.clone(),
+            location: None,
+            longrepr: message.clone(),
+        };
+        diagnoser.diagnose_text(&failure.test, failure.outcome, &problem)
+    });
+    let member = Member {
+        test: failure.test.clone(),
+        outcome: failure.outcome,
+        message,
+    };
+    (member, diagnosis)
 }
 
 /// Groups failures by fingerprint, biggest group first (first seen first on ties).

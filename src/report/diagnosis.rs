@@ -1,12 +1,39 @@
 //! Failure groups as text: one block per fingerprint with its category, cause, history and
-//! recommendations. The end of `vigil run` and `vigil diagnose` both print it.
+//! recommendations. The end of `vigil run` and `vigil diagnose` both print it; the HTML
+//! report words its blocks with the same helpers (`error_line`, `place`, `history_line`).
 
 use std::fmt::Write;
 
 use console::Style;
 
 use crate::diagnose::groups::Group;
+use crate::diagnose::Diagnosis;
 use crate::history::FingerprintHistory;
+
+/// The history line of a failure a recorded run stored without a fingerprint: there is
+/// nothing to match earlier runs by.
+pub(crate) const NOT_RECORDED: &str =
+    "unknown: the run recorded this failure without a diagnosis, so earlier runs cannot be matched to it";
+
+/// What a group's history line says; `None` when history was not consulted. `run` is the
+/// recorded run shown (history read up to it), or `None` for a run not recorded yet.
+pub(crate) fn history_text(group: &Group, run: Option<i64>) -> Option<String> {
+    if !group.history_checked {
+        return None;
+    }
+    Some(match (&group.history, run) {
+        (Some(h), Some(run)) if h.first.run_id == run && h.flaky => format!("{NEW}; {FLAKY}"),
+        (Some(h), Some(run)) if h.first.run_id == run => NEW.to_string(),
+        (Some(h), _) => history_line(h),
+        (None, None) => NEW.to_string(),
+        (None, Some(_)) => NOT_RECORDED.to_string(),
+    })
+}
+
+/// The history line of a fingerprint no earlier run failed with.
+pub(crate) const NEW: &str = "new: no earlier run failed this way";
+/// Appended to the history line of a fingerprint history saw pass without a code change.
+pub(crate) const FLAKY: &str = "flaky: passed on a retry or rerun of the same commit";
 
 /// How much of each group to show.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +43,9 @@ pub struct GroupView {
     /// Most recommendations per group.
     pub max_actions: usize,
     pub color: bool,
+    /// The recorded run shown, when history was read up to and including it (`vigil
+    /// diagnose`); `None` while a run is still going and history holds only the past.
+    pub run: Option<i64>,
 }
 
 /// The blocks of `groups`, numbered from 1.
@@ -49,22 +79,14 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
         style(Style::new().bold()).apply_to(head),
         style(Style::new().dim()).apply_to(&group.fingerprint)
     );
-    let what = match &d.exception {
-        Some(exception) if !d.message.starts_with(exception.as_str()) => {
-            format!("{exception}: {}", d.message)
-        }
-        _ => d.message.clone(),
-    };
-    field(out, "error", &what);
+    field(out, "error", &error_line(d));
     if let Some(place) = place(group) {
         field(out, "at", &place);
     }
     field(out, "cause", &d.cause);
-    if let Some(history) = &group.history {
-        // A recorded fix shows as the first recommendation.
-        field(out, "history", &history_line(history));
-    } else if group.history_checked {
-        field(out, "history", "new: no earlier run failed this way");
+    // A recorded fix shows as the first recommendation, not here.
+    if let Some(text) = history_text(group, view.run) {
+        field(out, "history", &text);
     }
     for (i, action) in group
         .recommendations
@@ -106,8 +128,19 @@ fn field(out: &mut String, label: &str, value: &str) {
     let _ = writeln!(out, "    {label:<8}{value}");
 }
 
+/// `ConnectionRefusedError: [Errno 111] Connection refused`: the exception and its message,
+/// without naming the exception twice when the message already starts with it.
+pub(crate) fn error_line(d: &Diagnosis) -> String {
+    match &d.exception {
+        Some(exception) if !d.message.starts_with(exception.as_str()) => {
+            format!("{exception}: {}", d.message)
+        }
+        _ => d.message.clone(),
+    }
+}
+
 /// `app/db.py:12 in connect`: the innermost frame the fingerprint used, else the location.
-fn place(group: &Group) -> Option<String> {
+pub(crate) fn place(group: &Group) -> Option<String> {
     let d = &group.diagnosis;
     let line = d.location.as_ref().and_then(|l| l.line);
     match d.frames.first() {
@@ -130,7 +163,7 @@ fn place(group: &Group) -> Option<String> {
 }
 
 /// `first seen run 10 (abc1234), last run 12; 5 runs, 3 tests; flaky`.
-fn history_line(h: &FingerprintHistory) -> String {
+pub(crate) fn history_line(h: &FingerprintHistory) -> String {
     let at = |commit: &Option<String>| {
         commit
             .as_deref()
@@ -147,12 +180,13 @@ fn history_line(h: &FingerprintHistory) -> String {
         plural(h.tests, "test")
     );
     if h.flaky {
-        text.push_str("; flaky: passed on a retry or rerun of the same commit");
+        text.push_str("; ");
+        text.push_str(FLAKY);
     }
     text
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
@@ -262,6 +296,7 @@ mod tests {
             max_tests: 3,
             max_actions: 3,
             color: false,
+            run: None,
         };
         insta::assert_snapshot!(render_groups(&found, view));
     }

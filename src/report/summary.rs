@@ -57,6 +57,7 @@ pub fn render_summary(
             max_tests: 5,
             max_actions: 2,
             color,
+            run: None,
         };
         out.push_str(&render_groups(groups, view));
     }

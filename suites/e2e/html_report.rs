@@ -62,8 +62,9 @@ fn fixed_history_snapshot() -> TestResult {
     Ok(())
 }
 
-/// `--run 4` titles the page with run 4, marks it in the charts, and shows its failures; an
-/// unknown run is a usage error.
+/// `--run 4` titles the page with run 4, marks it in the charts, and shows its failures
+/// (recorded before diagnosis, so diagnosed from their messages now); an unknown run is a
+/// usage error.
 fn older_run() -> TestResult {
     let (_dir, page) = fixed_report(&["--run", "4"])?;
     let html = std::fs::read_to_string(&page)?;
@@ -71,9 +72,15 @@ fn older_run() -> TestResult {
     check(html.contains("this report's run"), || {
         "no marker line for the chosen run".into()
     })?;
-    check(html.contains("test_eviction_order"), || {
-        "run 4's failure is missing".into()
+    let failures = section(&html, "failures");
+    check(failures.contains("test_eviction_order"), || {
+        format!("run 4's failure is not among its failures:\n{failures}")
     })?;
+    check(
+        failures.contains("<details class=\"group\" open>")
+            && failures.contains("recorded this failure without a diagnosis"),
+        || format!("run 4's failure is not in a group diagnosed now:\n{failures}"),
+    )?;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("history.db");
     history::write(&db)?;
@@ -96,6 +103,13 @@ fn no_history() -> TestResult {
     support::exited(&out, 4)?;
     let text = support::text(&out);
     check(text.contains("no history at") && !page.exists(), || text)
+}
+
+/// The `<section id="ID">` of `html` ("" when missing).
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = format!("<section id=\"{id}\">");
+    let after = html.split(&start).nth(1).unwrap_or("");
+    after.split("</section>").next().unwrap_or("")
 }
 
 /// Three real runs of the example in a git repository, then a report: it names the commit and
@@ -121,9 +135,17 @@ fn real_runs() -> TestResult {
         html.contains(&format!("commit <code>{commit}</code>")),
         || format!("commit {commit} missing"),
     )?;
-    check(html.contains("test_round_currency_half_up"), || {
-        "the failing test is missing".into()
+    // vigil recorded a diagnosis each time: one assertion group, with all three runs behind it.
+    let failures = section(&html, "failures");
+    check(failures.contains("test_round_currency_half_up"), || {
+        format!("the failing test is missing:\n{failures}")
     })?;
+    check(
+        failures.contains("<span class=\"badge cat-assertion\">assertion</span>")
+            && failures.contains("last run 3 (")
+            && failures.contains("3 runs, 1 test"),
+        || format!("no assertion group with three runs of history:\n{failures}"),
+    )?;
     check(html.matches("<polyline").count() >= 2, || {
         "fewer than two chart lines".into()
     })?;

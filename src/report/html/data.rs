@@ -1,7 +1,9 @@
 //! What the HTML report shows, loaded from history in one place: the run (latest, or the one
-//! asked for), its final results, and the trends over the window of runs on its branch (which
-//! carry the per-run durations of the slowest tests).
+//! asked for), its final results, its failures grouped by fingerprint with what history knows
+//! of each group, and the trends over the window of runs on its branch (which carry the
+//! per-run durations of the slowest tests).
 
+use crate::diagnose::groups::{self, Group};
 use crate::history::{
     BranchFilter, HistoryError, RunResult, RunSummary, Store, TrendOptions, Trends,
 };
@@ -17,6 +19,9 @@ pub type DurationSeries = (String, Vec<(i64, f64)>);
 pub struct ReportData {
     pub run: RunSummary,
     pub results: Vec<RunResult>,
+    /// The run's failures grouped by fingerprint, biggest group first, annotated with history
+    /// up to this run and recommendations (as `vigil diagnose` shows them).
+    pub groups: Vec<Group>,
     pub trends: Trends,
     /// The slowest tests, slowest first, over the window.
     pub durations: Vec<DurationSeries>,
@@ -58,12 +63,30 @@ pub fn load(store: &Store, options: &HtmlOptions) -> Result<ReportData, HistoryE
     let durations = slowest_durations(&trends);
     Ok(ReportData {
         results: store.run_results(run.id)?,
+        groups: failure_groups(store, run.id, options)?,
         chosen: options.run.is_some(),
         run,
         trends,
         durations,
         window,
     })
+}
+
+/// The run's failures as `vigil diagnose` groups them. History is read up to this run, so a
+/// fingerprint the run recorded is always found; a group it finds nothing for was diagnosed
+/// now, from a message recorded without a diagnosis.
+fn failure_groups(
+    store: &Store,
+    run_id: i64,
+    options: &HtmlOptions,
+) -> Result<Vec<Group>, HistoryError> {
+    let failures = store.run_failures(run_id)?;
+    let mut found = groups::from_stored(&failures, &options.diagnoser);
+    // A history that cannot be read for one fingerprint costs that group its history line,
+    // not the whole report.
+    let lookup = |fp: &str| store.fingerprint_history(fp, Some(run_id)).ok().flatten();
+    groups::annotate(&mut found, Some(lookup));
+    Ok(found)
 }
 
 /// The window follows the run's branch. `BranchFilter::Latest` also covers "no branch" when

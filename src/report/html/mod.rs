@@ -11,6 +11,7 @@ mod page;
 use std::io::Write;
 use std::path::Path;
 
+use crate::diagnose::{Diagnoser, Rules};
 use crate::history::{HistoryError, Store};
 
 use super::ReportError;
@@ -18,19 +19,25 @@ use super::ReportError;
 pub use charts::{DURATION_COLORS, PLOT_BACKGROUND, TIER_COLORS};
 pub use escape::escape;
 
-/// Which run the report is about and how far back its trends look.
+/// Which run the report is about, how far back its trends look, and how to diagnose the
+/// failures history kept no diagnosis for.
 #[derive(Debug, Clone)]
 pub struct HtmlOptions {
     pub runs: usize,
     /// A run id; the latest run when `None`.
     pub run: Option<i64>,
+    /// The project's rules and root (as `vigil diagnose` builds them), for failures recorded
+    /// without a diagnosis (imported runs, runs older than diagnosis).
+    pub diagnoser: Diagnoser,
 }
 
 impl Default for HtmlOptions {
+    /// The built-in rules; "." as the root strips nothing from absolute paths.
     fn default() -> Self {
         HtmlOptions {
             runs: 30,
             run: None,
+            diagnoser: Diagnoser::new(Rules::builtin(), Path::new(".")),
         }
     }
 }

@@ -2,9 +2,7 @@
 //! failures, charts, changes, flaky). Every user-controlled string goes through `escape`;
 //! everything else here is fixed markup.
 
-use std::fmt::Write;
-
-use crate::history::{RunResult, RunSummary};
+use crate::history::RunSummary;
 use crate::report::history_tables::seconds;
 use crate::report::text_table::timestamp;
 
@@ -13,7 +11,7 @@ use super::charts::{
 };
 use super::data::ReportData;
 use super::escape::escape;
-use super::failures::{any_by_message, first_line, group_failures, Group, GroupKey};
+use super::failures;
 
 const STYLE: &str = include_str!("style.css");
 
@@ -22,7 +20,7 @@ pub fn page(data: &ReportData) -> String {
     let body = [
         header(run),
         summary(data),
-        failures(&data.results),
+        failures::section(data),
         pass_rate_chart(data),
         duration_chart(data),
         changes(data),
@@ -113,61 +111,6 @@ fn summary(data: &ReportData) -> String {
         })
         .collect();
     format!("<section class=\"cards\">{cards}</section>\n")
-}
-
-fn failures(results: &[RunResult]) -> String {
-    let groups = group_failures(results);
-    let count: usize = groups.iter().map(|g| g.results.len()).sum();
-    let mut out = format!("<section id=\"failures\">\n<h2>Failures <small>{count}</small></h2>\n");
-    if groups.is_empty() {
-        out += "<p class=\"none\">No test failed in this run.</p>\n</section>\n";
-        return out;
-    }
-    if any_by_message(&groups) {
-        out += "<p class=\"note\">Grouped by the first line of the message: diagnosis \
-                fingerprints are not recorded yet, so one bug with varying messages shows as \
-                several groups.</p>\n";
-    }
-    for group in &groups {
-        out += &failure_group(group);
-    }
-    out + "</section>\n"
-}
-
-fn failure_group(group: &Group) -> String {
-    let n = group.results.len();
-    let title = match &group.key {
-        GroupKey::Fingerprint(fp) => format!(
-            "<code class=\"fp\">{}</code> {}",
-            escape(fp),
-            escape(first_line(group.results[0].message.as_deref()))
-        ),
-        GroupKey::FirstLine(line) if line.is_empty() => "(no message)".to_string(),
-        GroupKey::FirstLine(line) => escape(line),
-    };
-    let mut out = format!(
-        "<details class=\"group\" open>\n<summary><span class=\"n\">{n} test{}</span> \
-         <span class=\"title\">{title}</span></summary>\n",
-        if n == 1 { "" } else { "s" }
-    );
-    for result in &group.results {
-        let retried = if result.attempts > 1 {
-            format!(" · {} attempts", result.attempts)
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            out,
-            "<div class=\"case\"><p><span class=\"outcome\">{}</span> <code>{}</code> \
-             <span class=\"muted\">{} · {}{retried}</span></p>\n<pre>{}</pre></div>\n",
-            result.outcome.label(),
-            escape(&result.test),
-            escape(result.tier.as_deref().unwrap_or("untiered")),
-            seconds(result.duration_us as f64 / 1e6),
-            escape(result.message.as_deref().unwrap_or("(no message recorded)"))
-        );
-    }
-    out + "</details>\n"
 }
 
 /// Run labels for the x axis and the position of the report's run among them.
@@ -384,6 +327,11 @@ fn table(headers: &[&str], cells: Vec<Vec<String>>) -> String {
         })
         .collect();
     format!("<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n")
+}
+
+/// The first line of a stored message ("" without one).
+fn first_line(message: Option<&str>) -> &str {
+    message.and_then(|m| m.lines().next()).unwrap_or("")
 }
 
 fn code(text: &str) -> String {

@@ -1,18 +1,27 @@
 //! A made-up but lifelike history, written through the library with fixed timestamps and
 //! commits so the report rendered from it is the same on every machine: twelve runs of four
-//! tiers with a regression, a fix, flaky tests, a duration regression, a group of failures
-//! sharing a message, and a test id full of HTML.
+//! tiers with a regression, a fix, flaky tests, a duration regression, one bug failing two
+//! tests, and a test id full of HTML. The later runs carry diagnoses of pytest's tracebacks,
+//! as `vigil run` records them; the earlier ones, like runs recorded before diagnosis
+//! existed, only messages.
 
 use std::path::Path;
 use std::time::Duration;
 
-use vigil::events::Outcome;
+use vigil::diagnose::{Diagnoser, Diagnosis, Rules};
+use vigil::events::{Outcome, Phase, Problem};
 use vigil::history::{GitInfo, ResultRecord, RunRecord, Store};
 
 pub const RUNS: usize = 12;
 
 /// 2026-01-05 09:00 UTC; runs follow every four hours.
 const START_MS: i64 = 1_767_603_600_000;
+
+/// The first run (0-based) recorded with diagnoses.
+const DIAGNOSED_FROM: usize = 6;
+
+/// Where the made-up project was checked out.
+const ROOT: &str = "/home/ci/shop";
 
 /// The test whose id must come out escaped.
 pub const HOSTILE_TEST: &str =
@@ -94,18 +103,28 @@ const TESTS: &[(&str, &str, f64)] = &[
 /// Writes the twelve runs into a new database at `path`.
 pub fn write(path: &Path) -> Result<(), String> {
     let mut store = Store::open(path).map_err(|e| e.to_string())?;
+    let diagnoser = Diagnoser::new(Rules::builtin(), Path::new(ROOT));
     for run in 0..RUNS {
-        store.record(&record(run)).map_err(|e| e.to_string())?;
+        let diagnoser = (run >= DIAGNOSED_FROM).then_some(&diagnoser);
+        store
+            .record(&record(run, diagnoser))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-fn record(run: usize) -> RunRecord {
+fn record(run: usize, diagnoser: Option<&Diagnoser>) -> RunRecord {
     let results: Vec<ResultRecord> = TESTS
         .iter()
         .enumerate()
         .map(|(i, &(test, tier, seconds))| {
             let (outcome, message) = verdict(test, run);
+            let diagnosis = match (diagnoser, message) {
+                (Some(diagnoser), Some(message)) => {
+                    Some(diagnose(diagnoser, test, outcome, message))
+                }
+                _ => None,
+            };
             ResultRecord {
                 test: test.to_string(),
                 tier: Some(tier.to_string()),
@@ -113,7 +132,7 @@ fn record(run: usize) -> RunRecord {
                 duration: Duration::from_secs_f64(duration(test, seconds, run, i)),
                 attempt: 1,
                 message: message.map(String::from),
-                diagnosis: None,
+                diagnosis,
             }
         })
         .collect();
@@ -201,6 +220,68 @@ fn verdict(test: &str, run: usize) -> (Outcome, Option<&'static str>) {
         ),
         _ => (Outcome::Passed, None),
     }
+}
+
+/// The verdict on a failure as `vigil run` reaches it: from what pytest printed.
+fn diagnose(diagnoser: &Diagnoser, test: &str, outcome: Outcome, message: &str) -> Box<Diagnosis> {
+    let name = test.rsplit("::").next().unwrap_or(test);
+    let problem = Problem {
+        phase: Phase::Call,
+        is_error: outcome == Outcome::Error,
+        message: message.to_string(),
+        location: None,
+        longrepr: traceback(name).unwrap_or(message).to_string(),
+    };
+    Box::new(diagnoser.diagnose_text(test, outcome, &problem))
+}
+
+/// What pytest printed (`--tb=short`) for each failure `verdict` gives a test; `None` for the
+/// timeout, which vigil reports itself (the message is the whole text).
+fn traceback(name: &str) -> Option<&'static str> {
+    let text = match name {
+        "test_round_currency_half_up" => {
+            "tests/unit/test_money.py:14: in test_round_currency_half_up\n    \
+             assert round_currency(0.125) == 0.13\nE   AssertionError: assert 0.12 == 0.13\n\
+             E    +  where 0.12 = round_currency(0.125)"
+        }
+        "test_eviction_order" => {
+            "tests/unit/test_cache.py:31: in test_eviction_order\n    \
+             assert cache.keys() == ['a', 'b']\nE   AssertionError: assert ['b', 'a'] == ['a', 'b']\n\
+             E     At index 0 diff: 'b' != 'a'"
+        }
+        name if name.starts_with("test_escape") => {
+            "tests/unit/test_render.py:22: in test_escape\n    assert render(markup) == expected\n\
+             E   AssertionError: assert '<b>&amp;amp;</b>' == \"<b>&amp;</b>\""
+        }
+        "test_migrate_up" => {
+            "tests/integration/test_db.py:9: in test_migrate_up\n    \
+             db.execute(\"SELECT email FROM users\")\n\
+             E   sqlite3.OperationalError: no such column: users.email"
+        }
+        // Both API tests reach the server through one helper: one bug, one group.
+        "test_fetch_rates" => {
+            "tests/integration/test_api.py:12: in test_fetch_rates\n    \
+             rates = client.request(\"GET\", \"/rates\")\n\
+             app/client.py:58: in request\n    \
+             sock = socket.create_connection((\"localhost\", 8080), timeout=2)\n\
+             /usr/lib/python3.12/socket.py:852: in create_connection\n    raise exceptions[0]\n\
+             E   ConnectionRefusedError: [Errno 111] Connection refused"
+        }
+        "test_post_invoice" => {
+            "tests/integration/test_api.py:20: in test_post_invoice\n    \
+             client.request(\"POST\", \"/invoices\", invoice)\n\
+             app/client.py:58: in request\n    \
+             sock = socket.create_connection((\"localhost\", 8080), timeout=2)\n\
+             /usr/lib/python3.12/socket.py:852: in create_connection\n    raise exceptions[0]\n\
+             E   ConnectionRefusedError: [Errno 111] Connection refused"
+        }
+        "test_report_roundtrip" => {
+            "tests/e2e/test_cli.py:40: in test_report_roundtrip\n    page.wait_for_load(5)\n\
+             E   TimeoutError: the report page did not finish loading within 5 s"
+        }
+        _ => return None,
+    };
+    Some(text)
 }
 
 /// The duration chart's tests, slowest first (medians over the last five runs).
