@@ -11,6 +11,9 @@ use crate::events::{Outcome, Tally, TestResult};
 
 use super::diagnosis::{render_groups, GroupView};
 
+/// Most failure groups the summary shows (biggest first); `vigil diagnose` shows the rest.
+pub const SUMMARY_GROUPS: usize = 10;
+
 /// Longest traceback printed per failure, in lines (the JUnit file keeps it whole).
 const MAX_TRACE_LINES: usize = 120;
 const WIDTH: usize = 80;
@@ -59,7 +62,15 @@ pub fn render_summary(
             color,
             run: None,
         };
-        out.push_str(&render_groups(groups, view));
+        let shown = groups.len().min(SUMMARY_GROUPS);
+        out.push_str(&render_groups(&groups[..shown], view));
+        if groups.len() > shown {
+            let _ = writeln!(
+                out,
+                "(+{} more groups: `vigil diagnose` lists them all)",
+                groups.len() - shown
+            );
+        }
     }
     for notice in notices {
         let _ = writeln!(

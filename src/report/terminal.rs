@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::events::{Event, Outcome, TestResult};
 
-use super::summary::render_summary;
+use super::summary::{render_summary, SUMMARY_GROUPS};
 use super::Reporter;
 use crate::diagnose::groups::{self, Group};
 use crate::history::Store;
@@ -79,7 +79,10 @@ impl TerminalReporter {
         let lookup = store
             .as_ref()
             .map(|s| |fp: &str| s.fingerprint_history(fp, None).ok().flatten());
-        groups::annotate(&mut found, lookup);
+        // Only the groups the summary shows: each lookup is a query, and a run can fail in
+        // thousands of ways.
+        let shown = found.len().min(SUMMARY_GROUPS);
+        groups::annotate(&mut found[..shown], lookup);
         found
     }
 
