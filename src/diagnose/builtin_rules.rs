@@ -374,6 +374,17 @@ const TABLE: &[Builtin] = &[
         ..NONE
     },
     Builtin {
+        name: "missing-setting",
+        category: Environment,
+        nature: Deterministic,
+        confidence: 0.6,
+        exception: Some(r"(?:^|\.)KeyError$"),
+        message: Some(r"^'(?P<var>[A-Z][A-Z0-9]*_[A-Z0-9_]+)'$"),
+        cause: "`{var}` is missing: an environment variable or setting by its name",
+        advice: Some("set `{var}` in the test environment (or give the code a default)"),
+        ..NONE
+    },
+    Builtin {
         name: "env-message",
         category: Environment,
         nature: Deterministic,
