@@ -10,6 +10,8 @@ pub struct Args {
     pub only_pytest: bool,
     /// Only the history figures (ingest, trends, bytes per result), no real suites.
     pub history_only: bool,
+    /// Only the diagnosis figures (the labeled corpus per traceback style, and their cost).
+    pub diagnosis_only: bool,
 }
 
 impl Args {
@@ -20,6 +22,7 @@ impl Args {
             runs: 5,
             only_pytest: false,
             history_only: false,
+            diagnosis_only: false,
         };
         let mut it = raw.iter().flat_map(|a| split_eq(a));
         while let Some(flag) = it.next() {
@@ -28,9 +31,10 @@ impl Args {
                 "--runs" => args.runs = runs(&value(&mut it, &flag)?)?,
                 "--only-pytest" => args.only_pytest = true,
                 "--history-only" => args.history_only = true,
+                "--diagnosis-only" => args.diagnosis_only = true,
                 other => bail!(
                     "unknown bench flag `{other}` \
-                     (flags: --suites a,b --runs N --only-pytest --history-only)"
+                     (flags: --suites a,b --runs N --only-pytest --history-only --diagnosis-only)"
                 ),
             }
         }
@@ -82,6 +86,8 @@ mod tests {
         assert_eq!(a.suites, ["jinja2", "click"]);
         assert_eq!((a.runs, a.only_pytest, a.history_only), (3, true, false));
         assert!(parse(&["--history-only"]).unwrap().history_only);
+        let a = parse(&["--diagnosis-only"]).unwrap();
+        assert!(a.diagnosis_only && !a.history_only);
     }
 
     #[test]

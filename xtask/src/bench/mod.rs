@@ -1,7 +1,10 @@
-//! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites, and
-//! the history figures (ingest, trends, bytes per result).
+//! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites, the
+//! history figures (ingest, trends, bytes per result) and the diagnosis figures (the labeled
+//! failure corpus per traceback style, and what diagnosis costs).
 
 mod args;
+mod diagnosis;
+mod diagnosis_cost;
 mod fidelity;
 mod history;
 mod memory;
@@ -18,10 +21,8 @@ use tools::{Runner, Tool};
 
 pub fn run(raw: &[String]) -> Result<()> {
     let args = args::Args::parse(raw)?;
-    if args.history_only {
-        let figures = history_figures(&vigil_bin::build_release()?)?;
-        println!("\n{}", history::text(&figures));
-        return write_markdown("bench-history.md", history::markdown(&figures));
+    if args.history_only || args.diagnosis_only {
+        return sections_only(&args);
     }
     let suites = suites::fetch(&args.suites)?;
     let vigil = match args.only_pytest {
@@ -36,26 +37,60 @@ pub fn run(raw: &[String]) -> Result<()> {
         };
         rows.push(bench_suite(&runner, args.runs)?);
     }
-    let memory = match &vigil {
-        Some(vigil) => memory::report(vigil, &setup::setup()?),
-        None => "vigil peak RSS: not measured (--only-pytest)".to_string(),
+    let Some(vigil) = vigil else {
+        let report = table::Report {
+            rows,
+            runs: args.runs,
+            memory: "vigil peak RSS: not measured (--only-pytest)".to_string(),
+        };
+        println!("\n{}", report.text());
+        return write_markdown("bench.md", report.markdown());
     };
+    let python = setup::setup()?;
     let report = table::Report {
         rows,
         runs: args.runs,
-        memory,
+        memory: memory::report(&vigil, &python),
     };
-    let figures = match &vigil {
-        Some(vigil) => history_figures(vigil)?,
-        None => Vec::new(),
-    };
-    println!("\n{}\n{}", report.text(), history::text(&figures));
-    write_markdown("bench.md", report.markdown() + &history::markdown(&figures))
+    let figures = history_figures(&vigil)?;
+    let diagnosis = diagnosis_figures(&vigil, &python)?;
+    println!(
+        "\n{}\n{}\n{}",
+        report.text(),
+        history::text(&figures),
+        diagnosis.text()
+    );
+    let markdown = report.markdown() + &history::markdown(&figures) + &diagnosis.markdown();
+    write_markdown("bench.md", markdown)
+}
+
+/// `--history-only` and/or `--diagnosis-only`: those sections, each in its own report file.
+fn sections_only(args: &args::Args) -> Result<()> {
+    let vigil = vigil_bin::build_release()?;
+    if args.history_only {
+        let figures = history_figures(&vigil)?;
+        println!("\n{}", history::text(&figures));
+        write_markdown("bench-history.md", history::markdown(&figures))?;
+    }
+    if args.diagnosis_only {
+        let diagnosis = diagnosis_figures(&vigil, &setup::setup()?)?;
+        println!("\n{}", diagnosis.text());
+        write_markdown("bench-diagnosis.md", diagnosis.markdown())?;
+    }
+    Ok(())
 }
 
 fn history_figures(vigil: &std::path::Path) -> Result<Vec<history::Figure>> {
     eprintln!("\n== history: ingest, trends, bytes per result ==");
     history::measure(vigil, &paths::target_dir().join("bench").join("history"))
+}
+
+fn diagnosis_figures(
+    vigil: &std::path::Path,
+    python: &std::path::Path,
+) -> Result<diagnosis::Section> {
+    eprintln!("\n== diagnosis: the labeled failure corpus per traceback style, and the cost ==");
+    diagnosis::measure(vigil, python)
 }
 
 /// Times every tool on one suite, then checks per-test outcomes against plain pytest.

@@ -83,7 +83,7 @@ fn time_once(runner: &Runner, tool: Tool, work: &Path) -> Result<f64> {
     Ok(secs)
 }
 
-fn tail(path: &Path, lines: usize) -> String {
+pub(super) fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
