@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::failure::{Frame, Origin, ParsedFailure, Source};
+use super::failure::{Frame, Origin, ParsedFailure};
 use super::normalize::normalize;
 
 /// Most project frames that go into a fingerprint: the innermost ones say where the bug is;
@@ -57,14 +57,8 @@ pub fn message_key(failure: &ParsedFailure, source_line: Option<&str>) -> String
         || first.starts_with("assert ");
     match source_line {
         Some(line) if is_assertion => normalize(line),
-        _ if failure.source == Source::Executor => normalize_executor(first),
         _ => normalize(first),
     }
-}
-
-/// vigil's own crash and timeout messages differ only in numbers and the signal.
-fn normalize_executor(message: &str) -> String {
-    normalize(message)
 }
 
 /// `sqlite3.OperationalError` and `OperationalError` are one type: tracebacks print the
@@ -178,7 +172,7 @@ pub fn relativize(failure: &mut ParsedFailure, root: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::failure::Raised;
+    use crate::diagnose::failure::{Raised, Source};
     use crate::events::Location;
 
     fn frame(path: &str, function: &str, line: u32) -> Frame {
