@@ -151,28 +151,7 @@ impl Diagnoser {
         let Some(found) = self.rules.first_match(subject) else {
             return Verdict::unknown();
         };
-        let mut values = found.captures.clone();
-        let addr = address::find(&subject.failure.raised.message)
-            .or_else(|| address::find(subject.text))
-            .unwrap_or_else(|| "the address the test connects to".to_string());
-        values.entry("addr".to_string()).or_insert(addr);
-        let at = subject.failure.location.as_ref().map_or_else(
-            || "the failing line".to_string(),
-            |l| match l.line {
-                Some(n) => format!("{}:{n}", l.path),
-                None => l.path.clone(),
-            },
-        );
-        values.entry("at".to_string()).or_insert(at);
-        let exception = subject
-            .failure
-            .raised
-            .exception
-            .as_deref()
-            .unwrap_or("the error");
-        values
-            .entry("exception".to_string())
-            .or_insert_with(|| exception.to_string());
+        let values = template_values(subject, found.captures.clone());
         let rule = found.rule;
         Verdict {
             category: rule.category,
@@ -183,6 +162,32 @@ impl Diagnoser {
             advice: rule.advice.as_ref().map(|a| rules::fill(a, &values)),
         }
     }
+}
+
+/// What a rule's cause and advice may name: its captures, plus `{addr}` (the address the
+/// failure names), `{at}` (where it surfaced) and `{exception}`.
+fn template_values(
+    subject: &rules::Subject<'_>,
+    mut values: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let failure = subject.failure;
+    let addr = address::find(&failure.raised.message)
+        .or_else(|| address::find(subject.text))
+        .unwrap_or_else(|| "the address the test connects to".to_string());
+    values.entry("addr".to_string()).or_insert(addr);
+    let at = failure.location.as_ref().map_or_else(
+        || "the failing line".to_string(),
+        |l| match l.line {
+            Some(n) => format!("{}:{n}", l.path),
+            None => l.path.clone(),
+        },
+    );
+    values.entry("at".to_string()).or_insert(at);
+    let exception = failure.raised.exception.as_deref().unwrap_or("the error");
+    values
+        .entry("exception".to_string())
+        .or_insert_with(|| exception.to_string());
+    values
 }
 
 /// A rule's decision with its templates filled in.

@@ -211,9 +211,9 @@ mod tests {
 
     use super::*;
     use crate::diagnose::{Diagnoser, Rules};
-    use crate::report::diagnosis::{NEW, NOT_RECORDED};
     use crate::events::{Outcome, Phase, Problem};
     use crate::history::{GitInfo, ResultRecord, RunRecord, Store};
+    use crate::report::diagnosis::{NEW, NOT_RECORDED};
     use crate::report::html::{render_html, HtmlOptions};
 
     /// Two tests reaching a dead service through one helper: one network bug.
