@@ -18,6 +18,8 @@ mod pytest_longrepr;
 mod python_traceback;
 mod rust_backtrace;
 mod rust_panic;
+#[cfg(test)]
+mod test_support;
 
 use crate::diagnose::failure::{ParsedFailure, Source};
 

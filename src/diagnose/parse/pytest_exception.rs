@@ -85,33 +85,12 @@ fn dedent<'a>(lines: &[&'a str]) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use crate::diagnose::failure::{Origin, Source};
+    use crate::diagnose::parse::test_support::{exception, functions, location, parsed_as};
     use crate::diagnose::parse::{parse, FailureText};
     use crate::diagnose::ParsedFailure;
 
     fn parsed(text: &str) -> ParsedFailure {
-        parse(FailureText {
-            text,
-            message: "",
-            hint: Some(Source::PytestLongrepr),
-            root: Some("/tmp/vparse/proj"),
-        })
-    }
-
-    fn exception(p: &ParsedFailure) -> (Option<&str>, &str) {
-        (p.raised.exception.as_deref(), p.raised.message.as_str())
-    }
-
-    fn functions(p: &ParsedFailure) -> Vec<&str> {
-        p.raised
-            .frames
-            .iter()
-            .map(|f| f.function.as_deref().unwrap_or("?"))
-            .collect()
-    }
-
-    fn location(p: &ParsedFailure) -> (&str, Option<u32>) {
-        let l = p.location.as_ref().expect("a location");
-        (l.path.as_str(), l.line)
+        parsed_as(text, Source::PytestLongrepr, "/tmp/vparse/proj")
     }
 
     #[test]

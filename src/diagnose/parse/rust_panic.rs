@@ -177,21 +177,11 @@ fn location(c: &regex::Captures) -> Location {
 #[cfg(test)]
 mod tests {
     use crate::diagnose::failure::{Link, Origin, Source};
-    use crate::diagnose::parse::{parse, FailureText};
+    use crate::diagnose::parse::test_support::{location, parsed_as};
     use crate::diagnose::ParsedFailure;
 
     fn parsed(text: &str) -> ParsedFailure {
-        parse(FailureText {
-            text,
-            message: "",
-            hint: Some(Source::RustPanic),
-            root: Some("/tmp/vparse/rcrate"),
-        })
-    }
-
-    fn location(p: &ParsedFailure) -> (&str, Option<u32>) {
-        let l = p.location.as_ref().expect("a location");
-        (l.path.as_str(), l.line)
+        parsed_as(text, Source::RustPanic, "/tmp/vparse/rcrate")
     }
 
     #[test]
