@@ -54,17 +54,12 @@ pub(super) fn parse(text: &str, message: &str, root: Option<&str>) -> Option<Par
 #[cfg(test)]
 mod tests {
     use crate::diagnose::failure::{Origin, Source};
-    use crate::diagnose::parse::{parse, FailureText};
+    use crate::diagnose::parse::test_support::parsed_as;
 
-    const ROOT: Option<&str> = Some("/tmp/vparse/proj");
+    const ROOT: &str = "/tmp/vparse/proj";
 
     fn unhinted(text: &str) -> crate::diagnose::ParsedFailure {
-        parse(FailureText {
-            text,
-            message: "",
-            hint: None,
-            root: ROOT,
-        })
+        parsed_as(text, None, ROOT)
     }
 
     #[test]
@@ -127,12 +122,8 @@ mod tests {
 
     #[test]
     fn the_hint_makes_any_traceback_a_collection_error() {
-        let p = parse(FailureText {
-            text: include_str!("samples/python_db_locked.txt"),
-            message: "",
-            hint: Some(Source::CollectionError),
-            root: ROOT,
-        });
+        let text = include_str!("samples/python_db_locked.txt");
+        let p = parsed_as(text, Some(Source::CollectionError), ROOT);
         assert_eq!(p.source, Source::CollectionError);
         assert_eq!(
             p.raised.exception.as_deref(),

@@ -97,17 +97,13 @@ fn crashed_thread(text: &str, root: Option<&str>) -> Vec<Frame> {
 #[cfg(test)]
 mod tests {
     use crate::diagnose::failure::{Origin, Source};
+    use crate::diagnose::parse::test_support::parsed_as;
     use crate::diagnose::parse::{parse, FailureText};
 
-    const ROOT: Option<&str> = Some("/tmp/vparse/crash");
+    const ROOT: &str = "/tmp/vparse/crash";
 
     fn unhinted(text: &str) -> crate::diagnose::ParsedFailure {
-        parse(FailureText {
-            text,
-            message: "",
-            hint: None,
-            root: ROOT,
-        })
+        parsed_as(text, None, ROOT)
     }
 
     #[test]
@@ -146,7 +142,7 @@ mod tests {
             text: include_str!("samples/executor_timeout_dump.txt"),
             message: "Timeout: the test ran longer than 3s and its worker was killed",
             hint: Some(Source::Executor),
-            root: ROOT,
+            root: Some(ROOT),
         });
         assert_eq!(
             p.raised.message,

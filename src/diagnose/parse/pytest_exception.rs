@@ -90,7 +90,7 @@ mod tests {
     use crate::diagnose::ParsedFailure;
 
     fn parsed(text: &str) -> ParsedFailure {
-        parsed_as(text, Source::PytestLongrepr, "/tmp/vparse/proj")
+        parsed_as(text, Some(Source::PytestLongrepr), "/tmp/vparse/proj")
     }
 
     #[test]

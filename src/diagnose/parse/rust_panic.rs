@@ -181,7 +181,7 @@ mod tests {
     use crate::diagnose::ParsedFailure;
 
     fn parsed(text: &str) -> ParsedFailure {
-        parsed_as(text, Source::RustPanic, "/tmp/vparse/rcrate")
+        parsed_as(text, Some(Source::RustPanic), "/tmp/vparse/rcrate")
     }
 
     #[test]

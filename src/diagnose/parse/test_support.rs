@@ -4,12 +4,12 @@
 use crate::diagnose::failure::{ParsedFailure, Source};
 use crate::diagnose::parse::{parse, FailureText};
 
-/// `text` parsed as `hint`, with `root` as the project root.
-pub fn parsed_as(text: &str, hint: Source, root: &str) -> ParsedFailure {
+/// `text` parsed with `hint` (or recognised, without one) and `root` as the project root.
+pub fn parsed_as(text: &str, hint: Option<Source>, root: &str) -> ParsedFailure {
     parse(FailureText {
         text,
         message: "",
-        hint: Some(hint),
+        hint,
         root: Some(root),
     })
 }
