@@ -2,7 +2,8 @@
 //! pytest's traceback styles must reach 95 % category and nature accuracy and grouping
 //! precision and recall, with fingerprints that do not change with the style; history matches
 //! a fingerprint across runs and remembers a recorded fix; a project's own rule wins over the
-//! built-in ones; error lines from scanned log files reach the diagnosis.
+//! built-in ones; error lines from scanned log files reach the diagnosis, from pytest workers
+//! and from native test processes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -160,7 +161,7 @@ fn user_rule_and_logs() -> TestResult {
     exited(&run, 1)?;
     let out = support::text(&run);
     check(
-        out.contains("diagnosis: 2 groups") && out.contains("the payments sandbox is down"),
+        out.contains("diagnosis: 3 groups") && out.contains("the payments sandbox is down"),
         || format!("the run summary shows the groups and the user rule's cause:\n{out}"),
     )?;
     let report = json(dir.path(), &["diagnose", "--format", "json"])?;
@@ -178,15 +179,32 @@ fn user_rule_and_logs() -> TestResult {
         || format!("the user rule beats the built-in server-error rule: {sandbox:#}"),
     )?;
     let declined = by_rule("builtin:assertion").ok_or_else(|| format!("{report:#}"))?;
-    let logs = &declined["diagnosis"]["logs"];
+    let app = log_lines(&declined, "logs/app.log");
     check(
-        logs[0]["file"] == "logs/app.log"
-            && logs[0]["lines"]
-                == serde_json::json!([
-                    "ERROR checkout: card declined: amount 25000 over the limit"
-                ]),
-        || format!("only the failing test's error line is attached: {declined:#}"),
+        app == ["ERROR checkout: card declined: amount 25000 over the limit"],
+        || format!("only the failing test's own error line is attached: {declined:#}"),
+    )?;
+    // The native lane watches the logs around each test process the same way.
+    let native = by_rule("builtin:rust-assertion").ok_or_else(|| format!("{report:#}"))?;
+    let lines = log_lines(&native, "logs/native.log");
+    check(
+        lines == ["ERROR settlement: batch of 50000 cents rejected"],
+        || format!("the native test's error line is attached: {native:#}"),
     )
+}
+
+/// The lines a group's diagnosis attached from one log file (tests in other workers may add
+/// other files' lines: windows are per worker, not per file).
+fn log_lines(group: &Value, file: &str) -> Vec<String> {
+    let logs = group["diagnosis"]["logs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    logs.iter()
+        .filter(|l| l["file"] == file)
+        .flat_map(|l| l["lines"].as_array().cloned().unwrap_or_default())
+        .map(|l| l.as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 fn bad_rule() -> TestResult {
