@@ -33,6 +33,13 @@ pub enum Event {
         worker: usize,
     },
     TestFinished(TestResult),
+    /// A failed test is about to run again (attempt `attempt`, counting the first as 1).
+    TestRetrying {
+        id: String,
+        attempt: u32,
+        /// Why it is retried: the diagnosis said transient, history says flaky, a rule, a marker.
+        reason: String,
+    },
     /// A worker process ended in a way that cut tests short (crash, timeout kill).
     WorkerLost {
         worker: usize,
@@ -187,6 +194,8 @@ pub struct TestResult {
     /// The verdict on a failure, once diagnosis has read it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Box<Diagnosis>>,
+    /// 1 for the first run of the test; a retry counts up.
+    pub attempt: u32,
 }
 
 impl TestResult {
@@ -210,6 +219,7 @@ impl TestResult {
             tier: None,
             worker,
             diagnosis: None,
+            attempt: 1,
         }
     }
 
@@ -223,6 +233,8 @@ impl TestResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
     counts: Vec<(Outcome, usize)>,
+    /// Tests that failed and then passed on a retry (counted as passed above too).
+    flaky: usize,
 }
 
 impl Tally {
@@ -231,6 +243,23 @@ impl Tally {
             Some((_, n)) => *n += 1,
             None => self.counts.push((outcome, 1)),
         }
+    }
+
+    /// A retried test's new outcome takes the place of its previous one; a pass after a
+    /// failure makes it flaky.
+    pub fn replace(&mut self, previous: Outcome, outcome: Outcome) {
+        if let Some((_, n)) = self.counts.iter_mut().find(|(o, _)| *o == previous) {
+            *n = n.saturating_sub(1);
+        }
+        self.counts.retain(|(_, n)| *n > 0);
+        self.add(outcome);
+        if previous.is_failure() && !outcome.is_failure() {
+            self.flaky += 1;
+        }
+    }
+
+    pub fn flaky(&self) -> usize {
+        self.flaky
     }
 
     pub fn get(&self, outcome: Outcome) -> usize {
@@ -266,9 +295,12 @@ impl Tally {
             })
             .collect();
         if parts.is_empty() {
-            "no tests ran".to_string()
-        } else {
-            parts.join(", ")
+            return "no tests ran".to_string();
         }
+        let mut text = parts.join(", ");
+        if self.flaky > 0 {
+            text.push_str(&format!(" ({} flaky)", self.flaky));
+        }
+        text
     }
 }

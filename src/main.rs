@@ -116,6 +116,13 @@ struct RunArgs {
     /// Do not record this run in history.
     #[arg(long)]
     no_history: bool,
+    /// Run a failed test up to N more times when its failure is worth it (transient, flaky
+    /// before, `only_rerun`); deterministic failures are not retried.
+    #[arg(long, value_name = "N")]
+    retries: Option<u32>,
+    /// Whether a test that passed only on a retry fails the run.
+    #[arg(long, value_name = "RESULT", value_parser = ["pass", "fail"])]
+    flaky_result: Option<String>,
 }
 
 #[derive(Args)]
@@ -185,6 +192,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let mut flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
             flags.history = history;
             flags.no_history = args.no_history;
+            flags.retries = args.retries;
+            flags.flaky_result = args.flaky_result;
             run(
                 flags,
                 args.junit,
@@ -239,6 +248,8 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
         capture_cap: cap,
         history: None,
         no_history: false,
+        retries: None,
+        flaky_result: None,
     }
 }
 

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use profiles::Profile;
-pub use schema::{DiagnoseTable, HistoryTable, NativeTable, RuleTable, Table, TierTable};
+pub use schema::{
+    DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, Table, TierTable,
+};
 
 use crate::plan::CapabilityConfig;
 

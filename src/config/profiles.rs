@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::schema::Table;
+use toml::Spanned;
+
+use super::schema::{RetryTable, Table};
 
 /// The settings of one profile after inheritance; flags and `VIGIL_*` still override them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,6 +21,8 @@ pub struct Profile {
     pub select_tiers: Option<Vec<String>>,
     /// tier → tiers that must have passed before it runs.
     pub tier_gates: BTreeMap<String, Vec<String>>,
+    /// `[retry]`, with where it was written (a profile's table replaces the inherited one).
+    pub retry: Option<Spanned<RetryTable>>,
 }
 
 pub const BUILT_IN: [&str; 3] = ["default", "ci", "nightly"];
@@ -139,6 +143,7 @@ fn apply(profile: &mut Profile, table: &Table) {
             .as_ref()
             .map(|g| g.get_ref().clone())
             .unwrap_or_default(),
+        retry: table.retry.clone(),
     };
     let replaces_gates = table.tier_gates.is_some();
     let replaces_args = table.pytest_args.is_some();
@@ -155,6 +160,7 @@ fn merge(profile: &mut Profile, layer: Profile, args: bool, gates: bool) {
     profile.timeout = layer.timeout.or(profile.timeout);
     profile.junit = layer.junit.or(profile.junit.take());
     profile.select_tiers = layer.select_tiers.or(profile.select_tiers.take());
+    profile.retry = layer.retry.or(profile.retry.take());
     if args {
         profile.pytest_args = layer.pytest_args;
     }

@@ -32,12 +32,34 @@ pub struct Table {
     pub select_tiers: Option<Spanned<Vec<String>>>,
     /// tier → tiers that must pass before it runs, e.g. `{ e2e = ["integration"] }`.
     pub tier_gates: Option<Spanned<BTreeMap<String, Vec<String>>>>,
+    /// `[retry]`: which failures run again and how.
+    pub retry: Option<Spanned<RetryTable>>,
     pub profiles: Option<Spanned<BTreeMap<String, Table>>>,
     pub capabilities: Option<Spanned<BTreeMap<String, CapabilityConfig>>>,
     pub tiers: Option<Spanned<BTreeMap<String, TierTable>>>,
     pub native: Option<Spanned<NativeTable>>,
     pub history: Option<Spanned<HistoryTable>>,
     pub diagnose: Option<Spanned<DiagnoseTable>>,
+}
+
+/// `[retry]` (or `[profiles.NAME.retry]`): retries of failures diagnosis calls transient.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryTable {
+    /// Extra attempts for a retryable failure (`--retries`).
+    pub retries: Option<u32>,
+    /// `exponential` (default) or `fixed`.
+    pub backoff: Option<String>,
+    /// Seconds before the first retry (default 0.5).
+    pub delay: Option<f64>,
+    /// Longest wait in seconds (default 10).
+    pub max_delay: Option<f64>,
+    /// Wait a random 50–100 % of the delay (default true).
+    pub jitter: Option<bool>,
+    /// Regexes: a failure whose text matches is retried whatever its diagnosis.
+    pub only_rerun: Option<Vec<String>>,
+    /// `pass` (default) or `fail`: whether a test that passed only on a retry fails the run.
+    pub flaky_result: Option<String>,
 }
 
 /// `[diagnose]`: log files to scan and the user's own rules.

@@ -155,7 +155,10 @@ pub fn relativize(failure: &mut ParsedFailure, root: &str) {
     let prefix = format!("{}/", root.trim_end_matches('/'));
     // Rust backtraces print `./src/lib.rs`; the panic line prints `src/lib.rs`.
     let strip = |path: &mut String| {
-        if let Some(rest) = path.strip_prefix(&prefix).or_else(|| path.strip_prefix("./")) {
+        if let Some(rest) = path
+            .strip_prefix(&prefix)
+            .or_else(|| path.strip_prefix("./"))
+        {
             *path = rest.to_string();
         }
     };

@@ -79,6 +79,7 @@ pub fn from_phases(
         tier: ctx.tier,
         worker: ctx.worker,
         diagnosis: None,
+        attempt: 1,
     }
 }
 

@@ -122,6 +122,9 @@ fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duc
     // vigil's plugin honours pytest-dependency's marker itself, across files; the plugin, if
     // installed, would skip by its own (file-order) rules as well.
     args.extend(["-p".into(), "no:dependency".into()]);
+    // vigil retries (`--retries`, `@pytest.mark.flaky(reruns=N)`) by node id after diagnosis;
+    // pytest-rerunfailures, if installed, would rerun inside the worker as well.
+    args.extend(["-p".into(), "no:rerunfailures".into()]);
     args.extend(launch.pytest_args.iter().cloned());
     // As an OsStr, not a Path: duct runs a relative Path as `./name`, so the bare `python3`
     // fallback would never be looked up on PATH. `python::locate` makes real paths absolute.

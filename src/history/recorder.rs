@@ -61,7 +61,7 @@ pub fn result_record(result: &TestResult) -> ResultRecord {
         tier: result.tier.clone(),
         outcome: result.outcome,
         duration: result.duration,
-        attempt: 1,
+        attempt: result.attempt,
         message: result.problems.first().map(|p| p.message.clone()),
         diagnosis: result.diagnosis.clone(),
     }

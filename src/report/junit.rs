@@ -2,10 +2,13 @@
 //! pytest's junitxml writes them, skips/xfails/errors/failures as pytest represents them, and
 //! captured output in `system-out`/`system-err`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+};
 
 use crate::events::{Event, Outcome, Phase, Problem, TestResult};
 
@@ -13,7 +16,11 @@ use super::{ReportError, Reporter};
 
 pub struct JunitReporter {
     path: PathBuf,
+    /// Each test's latest attempt, in the order tests first finished.
     results: Vec<TestResult>,
+    /// Where a test sits in `results`, and its earlier (failed) attempts.
+    index: HashMap<String, usize>,
+    earlier: HashMap<String, Vec<TestResult>>,
     duration: Duration,
 }
 
@@ -22,6 +29,8 @@ impl JunitReporter {
         JunitReporter {
             path,
             results: Vec::new(),
+            index: HashMap::new(),
+            earlier: HashMap::new(),
             duration: Duration::ZERO,
         }
     }
@@ -38,7 +47,8 @@ impl JunitReporter {
                     suites.last_mut().expect("just pushed")
                 }
             };
-            suite.add_test_case(test_case(result));
+            let earlier = self.earlier.get(&result.id).map_or(&[][..], Vec::as_slice);
+            suite.add_test_case(test_case(result, earlier));
         }
         // Workers finish in any order; files sorted make the report the same run to run.
         suites.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
@@ -57,10 +67,29 @@ impl JunitReporter {
     }
 }
 
+impl JunitReporter {
+    /// A retry's result takes its test's place; the attempt it replaces becomes a rerun.
+    fn finished(&mut self, result: &TestResult) {
+        match self.index.get(&result.id) {
+            Some(&i) if result.attempt > 1 => {
+                let before = std::mem::replace(&mut self.results[i], result.clone());
+                self.earlier
+                    .entry(result.id.clone())
+                    .or_default()
+                    .push(before);
+            }
+            _ => {
+                self.index.insert(result.id.clone(), self.results.len());
+                self.results.push(result.clone());
+            }
+        }
+    }
+}
+
 impl Reporter for JunitReporter {
     fn on_event(&mut self, event: &Event) {
         match event {
-            Event::TestFinished(result) => self.results.push(result.clone()),
+            Event::TestFinished(result) => self.finished(result),
             Event::RunFinished { duration, .. } => self.duration = *duration,
             _ => {}
         }
@@ -127,9 +156,13 @@ fn suite_name(id: &str) -> String {
     }
 }
 
-fn test_case(result: &TestResult) -> TestCase {
+/// A testcase; `earlier` failed attempts become `flakyFailure`s (it passed in the end) or
+/// `rerunFailure`s (it did not), as nextest and pytest-rerunfailures write them.
+fn test_case(result: &TestResult, earlier: &[TestResult]) -> TestCase {
     let (classname, name) = junit_names(&result.id);
-    let mut case = TestCase::new(name, status(result));
+    let mut status = status(result);
+    status.add_reruns(earlier.iter().map(rerun));
+    let mut case = TestCase::new(name, status);
     case.set_classname(classname);
     case.set_time(result.duration);
     let (out, err) = captured(result);
@@ -194,6 +227,21 @@ fn non_success(kind: NonSuccessKind, result: &TestResult) -> TestCaseStatus {
         .collect();
     status.set_description(description.join("\n\n"));
     status
+}
+
+/// One earlier failed attempt.
+fn rerun(attempt: &TestResult) -> TestRerun {
+    let kind = match attempt.outcome {
+        Outcome::Error => NonSuccessKind::Error,
+        _ => NonSuccessKind::Failure,
+    };
+    let mut rerun = TestRerun::new(kind);
+    rerun.set_time(attempt.duration);
+    if let Some(first) = attempt.problems.first() {
+        rerun.set_message(junit_message(first));
+        rerun.set_description(first.longrepr.clone());
+    }
+    rerun
 }
 
 /// pytest's wording for error messages: `failed on setup with "..."`, `collection failure`.

@@ -173,6 +173,7 @@ mod tests {
             tier: None,
             worker: 0,
             diagnosis: None,
+            attempt: 1,
         }
     }
 

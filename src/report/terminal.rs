@@ -97,10 +97,18 @@ impl TerminalReporter {
 
     fn finished(&mut self, result: &TestResult) {
         if let Some(bar) = &self.bar {
-            bar.inc(1);
+            // A retry's result is not one more test: the bar counted it the first time.
+            if result.attempt == 1 {
+                bar.inc(1);
+            }
             bar.set_message(result.id.clone());
         }
-        if result.outcome.is_failure() || self.verbose {
+        if result.attempt > 1 {
+            // The retry's verdict replaces the failure reported before.
+            self.failures.retain(|f| f.id != result.id);
+        }
+        let shown = result.outcome.is_failure() || self.verbose || result.attempt > 1;
+        if shown {
             let word = self.paint(result.outcome);
             let secs = result.duration.as_secs_f64();
             // A skip says why, as pytest -rs does: "requires env X", "depends on Y, which failed".
@@ -108,7 +116,12 @@ impl TerminalReporter {
                 (Some(skip), Outcome::Skipped) => format!(" - {}", skip.message),
                 _ => String::new(),
             };
-            self.line(format!("{word} {} ({secs:.2}s){why}", result.id));
+            let retry = match result.attempt {
+                1 => String::new(),
+                n if result.outcome.is_failure() => format!(" [attempt {n}]"),
+                n => format!(" [attempt {n}: flaky]"),
+            };
+            self.line(format!("{word} {} ({secs:.2}s){retry}{why}", result.id));
         }
         if result.outcome.is_failure() {
             self.failures.push(result.clone());
@@ -164,6 +177,11 @@ impl Reporter for TerminalReporter {
                 }
             }
             Event::TestFinished(result) => self.finished(result),
+            Event::TestRetrying {
+                id,
+                attempt,
+                reason,
+            } => self.line(format!("   RETRY {id} (attempt {attempt}: {reason})")),
             Event::WorkerLost { worker, reason, .. } => {
                 self.line(format!("worker {worker}: {reason}"));
             }

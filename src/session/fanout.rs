@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diagnose::Diagnoser;
-use crate::events::{Event, Tally};
+use crate::events::{Event, Tally, TestResult};
 use crate::plan::tiers;
 use crate::plan::Tiers;
 use crate::report::Reporter;
@@ -21,6 +21,8 @@ pub struct Fanout<'r> {
     /// Tiers that did not pass: "failed", or "was skipped because X failed".
     not_passed: BTreeMap<String, String>,
     diagnoser: Diagnoser,
+    /// The latest result of every test whose latest attempt failed: what a retry starts from.
+    pub failed: BTreeMap<String, TestResult>,
 }
 
 impl<'r> Fanout<'r> {
@@ -39,25 +41,52 @@ impl<'r> Fanout<'r> {
             native_tiers,
             not_passed: BTreeMap::new(),
             diagnoser,
+            failed: BTreeMap::new(),
         }
     }
 
     pub fn send(&mut self, mut event: Event) {
         if let Event::TestFinished(result) = &mut event {
-            self.tally.add(result.outcome);
-            if result.tier.is_none() {
-                result.tier = Some(self.tier_of(&result.id));
-            }
-            if result.outcome.is_failure() {
-                // Before any reporter: the terminal, JUnit and history all show the verdict.
-                result.diagnosis = self.diagnoser.diagnose(result);
-                let tier = result.tier.clone().unwrap_or_default();
-                self.not_passed.insert(tier, "failed".to_string());
-            }
+            self.finished(result);
         }
         for reporter in self.reporters.iter_mut() {
             reporter.on_event(&event);
         }
+    }
+
+    /// Counts a result (a retry's replaces the attempt before it), gives it a tier and a
+    /// diagnosis, and keeps it while it is failing.
+    fn finished(&mut self, result: &mut TestResult) {
+        let previous = (result.attempt > 1)
+            .then(|| self.failed.get(&result.id).map(|r| r.outcome))
+            .flatten();
+        match previous {
+            Some(before) => self.tally.replace(before, result.outcome),
+            None => self.tally.add(result.outcome),
+        }
+        if result.tier.is_none() {
+            result.tier = Some(self.tier_of(&result.id));
+        }
+        if result.outcome.is_failure() {
+            // Before any reporter: the terminal, JUnit and history all show the verdict.
+            result.diagnosis = self.diagnoser.diagnose(result);
+            let tier = result.tier.clone().unwrap_or_default();
+            self.not_passed.insert(tier, "failed".to_string());
+            self.failed.insert(result.id.clone(), result.clone());
+        } else {
+            self.failed.remove(&result.id);
+        }
+    }
+
+    /// After retries: a tier whose failures all passed on a retry passed after all.
+    pub fn settle_tiers(&mut self) {
+        let failing: std::collections::BTreeSet<&str> = self
+            .failed
+            .values()
+            .filter_map(|r| r.tier.as_deref())
+            .collect();
+        self.not_passed
+            .retain(|tier, why| why != "failed" || failing.contains(tier.as_str()));
     }
 
     /// A result without a tier from the plugin (a collection error, a native test): the

@@ -8,6 +8,8 @@ mod history;
 mod prepare;
 mod preview;
 pub mod request;
+mod retries;
+mod retry_policy;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -25,6 +27,7 @@ use crate::plan::capabilities::CapabilityConfig;
 use crate::plan::tiers::{self, TierError};
 use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
+use crate::retry::{FlakyResult, RetryPolicy};
 
 pub use diagnosis::{diagnose_settings, DiagnoseSettings};
 use fanout::Fanout;
@@ -51,6 +54,8 @@ pub struct RunRequest {
     pub history: Option<HistorySettings>,
     /// Rules and log files for diagnosing failures.
     pub diagnose: DiagnoseSettings,
+    /// Which failures run again, and how.
+    pub retry: RetryPolicy,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -205,14 +210,17 @@ pub fn run(
         };
         let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;
         absorb(&mut execution, done);
-        if execution.interrupted
-            || execution.usage_error.is_some()
-            || execution.internal_error.is_some()
-        {
+        // Retries before the next wave: its gates see the tiers as the retries left them.
+        if !stopped(&execution) {
+            let retried = retries::retry(request, &mut fanout, &options, work.native, cancel)?;
+            absorb(&mut execution, retried);
+        }
+        if stopped(&execution) {
             break;
         }
     }
-    let outcome = verdict(&execution, &fanout.tally);
+    let flaky_fails = request.retry.flaky_result == FlakyResult::Fail;
+    let outcome = verdict(&execution, &fanout.tally, flaky_fails);
     if let Some(message) = &outcome.message {
         fanout.send(Event::Notice {
             message: message.clone(),
@@ -357,8 +365,13 @@ fn plugin_plan(
     })
 }
 
+/// Whether the run cannot go on: interrupted, or a usage or internal error.
+fn stopped(execution: &Execution) -> bool {
+    execution.interrupted || execution.usage_error.is_some() || execution.internal_error.is_some()
+}
+
 /// Folds one wave's execution into the run's.
-fn absorb(run: &mut Execution, wave: Execution) {
+pub(crate) fn absorb(run: &mut Execution, wave: Execution) {
     run.usage_error = run.usage_error.take().or(wave.usage_error);
     run.internal_error = run.internal_error.take().or(wave.internal_error);
     run.interrupted |= wave.interrupted;
@@ -402,7 +415,7 @@ pub fn execute_options(
 
 /// pytest's exit codes: usage and internal errors first, then interruption, failures, and
 /// "nothing collected".
-fn verdict(execution: &Execution, tally: &Tally) -> RunOutcome {
+fn verdict(execution: &Execution, tally: &Tally, flaky_fails: bool) -> RunOutcome {
     let (exit, message) = if let Some(message) = &execution.usage_error {
         (ExitCode::UsageError, Some(message.clone()))
     } else if let Some(message) = &execution.internal_error {
@@ -411,6 +424,14 @@ fn verdict(execution: &Execution, tally: &Tally) -> RunOutcome {
         (ExitCode::Interrupted, Some("interrupted".to_string()))
     } else if tally.failures() > 0 {
         (ExitCode::TestsFailed, None)
+    } else if flaky_fails && tally.flaky() > 0 {
+        (
+            ExitCode::TestsFailed,
+            Some(format!(
+                "{} test(s) passed only on a retry, and --flaky-result is fail",
+                tally.flaky()
+            )),
+        )
     } else if tally.total() == 0 {
         (ExitCode::NoTestsCollected, Some("no tests ran".to_string()))
     } else {

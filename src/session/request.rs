@@ -31,6 +31,10 @@ pub struct Flags {
     pub history: Option<PathBuf>,
     /// `--no-history`: this run is not recorded.
     pub no_history: bool,
+    /// `--retries N`.
+    pub retries: Option<u32>,
+    /// `--flaky-result pass|fail`.
+    pub flaky_result: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +97,12 @@ pub fn resolve(
             loaded,
         )),
         diagnose: super::diagnose_settings(loaded, invocation_dir)?,
+        retry: super::retry_policy::retry_policy(
+            flags.retries.or(env_parse("VIGIL_RETRIES")?),
+            flags.flaky_result.as_deref(),
+            &profile,
+            loaded,
+        )?,
     };
     Ok(Resolved {
         request,

@@ -6,6 +6,7 @@ mod history;
 mod native;
 mod planning;
 mod processes;
+mod retries;
 
 use libtest_mimic::Trial;
 
@@ -19,5 +20,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(native::trials());
     trials.extend(history::trials());
     trials.extend(diagnosis::trials());
+    trials.extend(retries::trials());
     trials
 }

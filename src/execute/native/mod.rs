@@ -123,5 +123,6 @@ pub fn result(
         tier: None,
         worker,
         diagnosis: None,
+        attempt: 1,
     }
 }

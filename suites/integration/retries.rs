@@ -1,0 +1,197 @@
+//! Retries against real pytest: a failure the diagnosis calls transient runs again (and a
+//! pass on the retry is flaky: `flakyFailure` in JUnit), one that keeps failing ends with
+//! `rerunFailure`s, a deterministic assertion never runs twice, `@pytest.mark.flaky(reruns=N)`
+//! asks for retries itself, `--flaky-result fail` fails the run, and history keeps every
+//! attempt. The fixture counts each test's attempts in files, so the checks count real runs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::support::{self, check, exited, TestResult};
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        Trial::test(
+            "retries::policy::transient_retried_deterministic_not_with_junit_and_history",
+            policy,
+        ),
+        Trial::test(
+            "retries::policy::retry_everything_makes_more_attempts_for_nothing",
+            retry_everything,
+        ),
+        Trial::test(
+            "retries::flaky::flaky_result_fail_fails_the_run",
+            flaky_fails,
+        ),
+        Trial::test(
+            "retries::flaky::without_retries_only_the_marker_asks",
+            marker_only,
+        ),
+    ]
+}
+
+/// What a run left: its exit code, output, each test's attempts, and the project copy.
+struct Ran {
+    code: Option<i32>,
+    out: String,
+    attempts: BTreeMap<String, u32>,
+    dir: tempfile::TempDir,
+}
+
+/// Runs vigil in a fresh copy of the fixture (with `config` as its vigil.toml).
+fn run(args: &[&str], config: Option<&str>) -> Result<Ran, Failed> {
+    let dir = support::fixture("retries")?;
+    if let Some(text) = config {
+        std::fs::write(dir.path().join("vigil.toml"), text)?;
+    }
+    let state = dir.path().join("state");
+    let state_arg = state.to_string_lossy().into_owned();
+    let out = support::vigil_env(dir.path(), &[("RETRY_STATE_DIR", &state_arg)], args)?;
+    Ok(Ran {
+        code: out.status.code(),
+        out: support::text(&out),
+        attempts: counts(&state)?,
+        dir,
+    })
+}
+
+fn counts(state: &Path) -> Result<BTreeMap<String, u32>, Failed> {
+    let mut counts = BTreeMap::new();
+    for entry in std::fs::read_dir(state)? {
+        let entry = entry?;
+        let n = std::fs::read_to_string(entry.path())?.trim().parse()?;
+        counts.insert(entry.file_name().to_string_lossy().into_owned(), n);
+    }
+    Ok(counts)
+}
+
+fn want(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn policy() -> TestResult {
+    let Ran {
+        code,
+        out,
+        attempts,
+        dir,
+    } = run(&["run", "--retries", "2", "--junit", "j.xml"], None)?;
+    check(code == Some(1), || format!("exit {code:?}\n{out}"))?;
+    let expected = want(&[
+        ("down", 3),
+        ("marked", 2),
+        ("passes", 1),
+        ("total", 1),
+        ("warms_up", 2),
+    ]);
+    check(attempts == expected, || {
+        format!("attempts {attempts:?}, want {expected:?}\n{out}")
+    })?;
+    check(out.contains("2 failed, 3 passed (2 flaky)"), || {
+        format!("the counts say flaky:\n{out}")
+    })?;
+    let cases = support::junit_cases(&dir.path().join("j.xml"))?;
+    check(cases.len() == 5, || {
+        format!("one testcase per test, retries folded in: {cases:?}")
+    })?;
+    let xml = std::fs::read_to_string(dir.path().join("j.xml"))?;
+    let flaky = xml.matches("<flakyFailure").count();
+    let reruns = xml.matches("<rerunFailure").count();
+    check(flaky == 2 && reruns == 2, || {
+        format!("{flaky} flakyFailure, {reruns} rerunFailure:\n{xml}")
+    })?;
+    let timeline = support::vigil(
+        dir.path(),
+        &[
+            "history",
+            "tests/test_retries.py::test_service_down",
+            "--format",
+            "json",
+        ],
+    )?;
+    exited(&timeline, 0)?;
+    let points: serde_json::Value = serde_json::from_slice(&timeline.stdout)?;
+    let mut recorded: Vec<u64> = points
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["attempt"].as_u64())
+        .collect();
+    recorded.sort_unstable();
+    check(recorded == [1, 2, 3], || {
+        format!("history keeps every attempt: {points:#}")
+    })
+}
+
+/// The same run under "retry everything" (`only_rerun = [".*"]`): the assertion runs three
+/// times too, and fails three times.
+fn retry_everything() -> TestResult {
+    let config = "[retry]\nonly_rerun = [\".*\"]\n";
+    let Ran {
+        code,
+        out,
+        attempts,
+        ..
+    } = run(&["run", "--retries", "2"], Some(config))?;
+    check(code == Some(1), || format!("exit {code:?}\n{out}"))?;
+    let expected = want(&[
+        ("down", 3),
+        ("marked", 2),
+        ("passes", 1),
+        ("total", 3),
+        ("warms_up", 2),
+    ]);
+    check(attempts == expected, || {
+        format!("attempts {attempts:?}, want {expected:?}\n{out}")
+    })?;
+    let retries = out.matches("   RETRY ").count();
+    check(retries == 6, || {
+        format!("{retries} retries, want 6 (the policy alone makes 4)\n{out}")
+    })
+}
+
+fn flaky_fails() -> TestResult {
+    let selection = "tests/test_retries.py::test_service_warms_up";
+    let Ran {
+        code,
+        out,
+        attempts,
+        ..
+    } = run(
+        &["run", "--retries", "1", "--flaky-result", "fail", selection],
+        None,
+    )?;
+    check(attempts == want(&[("warms_up", 2)]), || {
+        format!("{attempts:?}\n{out}")
+    })?;
+    check(
+        code == Some(1) && out.contains("passed only on a retry"),
+        || format!("exit {code:?}: a flaky pass fails the run\n{out}"),
+    )?;
+    let Ran { code, out, .. } = run(&["run", "--retries", "1", selection], None)?;
+    check(code == Some(0), || {
+        format!("exit {code:?}: by default a flaky pass passes\n{out}")
+    })
+}
+
+fn marker_only() -> TestResult {
+    let Ran {
+        code,
+        out,
+        attempts,
+        ..
+    } = run(&["run"], None)?;
+    check(code == Some(1), || format!("exit {code:?}\n{out}"))?;
+    let expected = want(&[
+        ("down", 1),
+        ("marked", 2),
+        ("passes", 1),
+        ("total", 1),
+        ("warms_up", 1),
+    ]);
+    check(attempts == expected, || {
+        format!("attempts {attempts:?}, want {expected:?}\n{out}")
+    })
+}
