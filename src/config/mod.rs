@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 pub use profiles::Profile;
 pub use schema::{
-    DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, Table, TierTable,
+    BreakerTable, DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, Table, TierTable,
 };
 
 use crate::plan::CapabilityConfig;
@@ -83,6 +83,15 @@ impl Loaded {
             .history
             .as_ref()
             .map(|h| h.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// The `[breaker]` table (all defaults when absent).
+    pub fn breaker(&self) -> BreakerTable {
+        self.table
+            .breaker
+            .as_ref()
+            .map(|b| b.get_ref().clone())
             .unwrap_or_default()
     }
 
@@ -233,6 +242,7 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
             ("native", profile.native.as_ref().map(|s| s.span())),
             ("history", profile.history.as_ref().map(|s| s.span())),
             ("diagnose", profile.diagnose.as_ref().map(|s| s.span())),
+            ("breaker", profile.breaker.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((

@@ -11,7 +11,7 @@ use crate::plan::CapabilityConfig;
 
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
 /// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`,
-/// `diagnose`) are only valid at the
+/// `diagnose`, `breaker`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +40,18 @@ pub struct Table {
     pub native: Option<Spanned<NativeTable>>,
     pub history: Option<Spanned<HistoryTable>>,
     pub diagnose: Option<Spanned<DiagnoseTable>>,
+    pub breaker: Option<Spanned<BreakerTable>>,
+}
+
+/// `[breaker]`: the circuit breaker for capabilities whose tests keep failing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerTable {
+    /// Network/timeout/database failures of one capability's tests that open it (default 3;
+    /// 0 turns the breaker off).
+    pub threshold: Option<usize>,
+    /// Probe the capability again before opening it (default true).
+    pub probe: Option<bool>,
 }
 
 /// `[retry]` (or `[profiles.NAME.retry]`): retries of failures diagnosis calls transient.

@@ -75,6 +75,7 @@ class _Plan:
         self.capabilities = raw.get("capabilities") or {}
         self.named = frozenset(raw.get("named") or ())
         self.logs = _LogWatch(raw.get("logs") or ())
+        self.breaker = _Breaker(raw.get("blocked_file"))
         self._tier_markers = {m: t["name"] for t in self.tiers for m in t.get("markers", ())}
         self._tier_dirs = {d: t["name"] for t in self.tiers for d in t.get("dirs", ())}
 
@@ -110,6 +111,39 @@ class _Plan:
         if key not in self.capabilities:
             self.capabilities[key] = _probe(key)
         return self.capabilities[key]
+
+
+class _Breaker:
+    """Capabilities vigil's circuit breaker has opened during the run: vigil writes
+    {key: reason} to a file; a test that requires one of them is skipped as blocked instead
+    of failing slowly against a service that is down."""
+
+    def __init__(self, path):
+        self.path = path
+        self.stamp = None
+        self.open = {}
+
+    def blocked(self, keys):
+        if not self.path:
+            return None
+        self._reload()
+        for key in keys:
+            if key in self.open:
+                return self.open[key]
+        return None
+
+    def _reload(self):
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return
+        if stamp != self.stamp:
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    self.open = json.load(f)
+                self.stamp = stamp
+            except (OSError, ValueError):
+                pass  # vigil is replacing it: read it at the next test
 
 
 class _LogWatch:
@@ -300,6 +334,11 @@ class VigilPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
+        if self.assignment:
+            plan = self.assignment["plan"]
+            reason = plan.breaker.blocked(plan.requirements(item))
+            if reason is not None:
+                pytest.skip(reason)
         if self.deps is not None:
             reason = self.deps.blocked(item)
             if reason is not None:

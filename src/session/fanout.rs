@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::diagnose::Diagnoser;
+
+use super::breaker::Breaker;
 use crate::events::{Event, Tally, TestResult};
 use crate::plan::tiers;
 use crate::plan::Tiers;
@@ -23,6 +25,9 @@ pub struct Fanout<'r> {
     diagnoser: Diagnoser,
     /// The latest result of every test whose latest attempt failed: what a retry starts from.
     pub failed: BTreeMap<String, TestResult>,
+    pub breaker: Breaker,
+    /// Notices the breaker raised while a result was being counted, sent after it.
+    pending: Vec<String>,
 }
 
 impl<'r> Fanout<'r> {
@@ -32,6 +37,7 @@ impl<'r> Fanout<'r> {
         rootdir: &Path,
         native_tiers: HashMap<String, String>,
         diagnoser: Diagnoser,
+        breaker: Breaker,
     ) -> Self {
         Fanout {
             reporters,
@@ -42,6 +48,8 @@ impl<'r> Fanout<'r> {
             not_passed: BTreeMap::new(),
             diagnoser,
             failed: BTreeMap::new(),
+            breaker,
+            pending: Vec::new(),
         }
     }
 
@@ -51,6 +59,9 @@ impl<'r> Fanout<'r> {
         }
         for reporter in self.reporters.iter_mut() {
             reporter.on_event(&event);
+        }
+        for message in std::mem::take(&mut self.pending) {
+            self.send(Event::Notice { message });
         }
     }
 
@@ -73,6 +84,8 @@ impl<'r> Fanout<'r> {
             let tier = result.tier.clone().unwrap_or_default();
             self.not_passed.insert(tier, "failed".to_string());
             self.failed.insert(result.id.clone(), result.clone());
+            let opened = self.breaker.record(result);
+            self.pending.extend(opened);
         } else {
             self.failed.remove(&result.id);
         }

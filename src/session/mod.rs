@@ -2,6 +2,7 @@
 //! one pass of the workers per tier wave → the exit code pytest would give. Every event goes
 //! to every reporter.
 
+mod breaker;
 mod diagnosis;
 mod fanout;
 mod history;
@@ -29,6 +30,7 @@ use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
 use crate::retry::{FlakyResult, RetryPolicy};
 
+pub use breaker::BreakerSettings;
 pub use diagnosis::{diagnose_settings, DiagnoseSettings};
 use fanout::Fanout;
 pub use history::{recorder, HistorySettings};
@@ -56,6 +58,8 @@ pub struct RunRequest {
     pub diagnose: DiagnoseSettings,
     /// Which failures run again, and how.
     pub retry: RetryPolicy,
+    /// When a failing capability's remaining tests are skipped as blocked.
+    pub breaker: BreakerSettings,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -166,12 +170,24 @@ pub fn run(
         })
         .collect();
     let diagnoser = Diagnoser::new(request.diagnose.rules.clone(), &rootdir);
+    // The file the circuit breaker tells the workers about open capabilities through.
+    let scratch = tempfile::Builder::new()
+        .prefix("vigil-breaker-")
+        .tempdir()
+        .map_err(execute::ExecuteError::Scratch)?;
+    let blocked_file = scratch.path().join("blocked.json");
+    let breaker = breaker::Breaker::new(
+        request.breaker.clone(),
+        request.planning.capabilities.clone(),
+        &blocked_file,
+    );
     let mut fanout = Fanout::new(
         &mut *reporters,
         &request.planning.tiers,
         &rootdir,
         native_tiers,
         diagnoser,
+        breaker,
     );
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),
@@ -200,7 +216,8 @@ pub fn run(
         if batches.is_empty() && work.native.is_empty() {
             continue;
         }
-        let plugin_plan = plugin_plan(request, &prepared, wave, &gated);
+        let mut plugin_plan = plugin_plan(request, &prepared, wave, &gated);
+        plugin_plan["blocked_file"] = blocked_file.to_string_lossy().into_owned().into();
         let options = execute_options(request, rootdir.clone(), plugin_plan);
         let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
         let work = Work {

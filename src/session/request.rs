@@ -103,6 +103,7 @@ pub fn resolve(
             &profile,
             loaded,
         )?,
+        breaker: breaker_settings(loaded),
     };
     Ok(Resolved {
         request,
@@ -195,6 +196,16 @@ pub fn history_settings(
             keep_runs: table.keep_runs,
             keep_days: table.keep_days,
         },
+    }
+}
+
+/// `[breaker]` over the defaults.
+fn breaker_settings(loaded: &Loaded) -> super::BreakerSettings {
+    let table = loaded.breaker();
+    let default = super::BreakerSettings::default();
+    super::BreakerSettings {
+        threshold: table.threshold.unwrap_or(default.threshold),
+        probe: table.probe.unwrap_or(default.probe),
     }
 }
 

@@ -84,6 +84,8 @@ fn due(
         .failed
         .values()
         .filter(|r| r.attempt + 1 == attempt)
+        // Behind an open circuit a retry would only be skipped as blocked.
+        .filter(|r| !fanout.breaker.blocks(r))
         .filter_map(|r| {
             let flaky = request.retry.retries > 0 && flaky_before(r);
             request.retry.decide(r, flaky).map(|d| (r.clone(), d))

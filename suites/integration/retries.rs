@@ -3,6 +3,8 @@
 //! `rerunFailure`s, a deterministic assertion never runs twice, `@pytest.mark.flaky(reruns=N)`
 //! asks for retries itself, `--flaky-result fail` fails the run, and history keeps every
 //! attempt. The fixture counts each test's attempts in files, so the checks count real runs.
+//! And the circuit breaker: a capability whose tests keep failing while its probe says it is
+//! down has the rest of its tests skipped as blocked, and not retried.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +30,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "retries::flaky::without_retries_only_the_marker_asks",
             marker_only,
+        ),
+        Trial::test(
+            "retries::breaker::a_service_down_mid_run_blocks_the_rest_of_its_tests",
+            breaker,
         ),
     ]
 }
@@ -193,5 +199,40 @@ fn marker_only() -> TestResult {
     ]);
     check(attempts == expected, || {
         format!("attempts {attempts:?}, want {expected:?}\n{out}")
+    })
+}
+
+/// fixtures/breaker: the first test takes the payments service down; two failures later the
+/// breaker opens, and the tests after next are skipped as blocked (the one right after may
+/// still start before vigil has read the second failure). Nothing blocked is retried.
+fn breaker() -> TestResult {
+    let dir = support::fixture("breaker")?;
+    let out = support::vigil(dir.path(), &["run", "-j", "1", "-v", "--retries", "2"])?;
+    let text = support::text(&out);
+    exited(&out, 1)?;
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("tests/test_payments.py::{id} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    for id in ["test_0_service_goes_down", "test_charge[1]"] {
+        check(line(id).contains("FAILED"), || {
+            format!("{id} fails:\n{text}")
+        })?;
+    }
+    for n in 3..=7 {
+        let shown = line(&format!("test_charge[{n}]"));
+        check(
+            shown.contains("SKIPPED")
+                && shown.contains("blocked: named:payments failing (2 failures)"),
+            || format!("test_charge[{n}] is blocked:\n{text}"),
+        )?;
+    }
+    check(text.contains("circuit open for named:payments"), || {
+        format!("a notice says so:\n{text}")
+    })?;
+    check(!text.contains("RETRY"), || {
+        format!("failures behind an open circuit are not retried:\n{text}")
     })
 }
