@@ -13,4 +13,5 @@ pub mod history;
 pub mod plan;
 pub mod python;
 pub mod report;
+pub mod rollback;
 pub mod session;
