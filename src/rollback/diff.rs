@@ -71,17 +71,21 @@ impl Comparison<'_> {
 
 /// Compares a (validated) manifest with the tree, never looking through a symbolic link.
 pub fn compare<'m>(root: &Path, manifest: &'m Manifest) -> Result<Comparison<'m>, RollbackError> {
-    for covered in &manifest.paths {
-        // Refuses a covered path below a link; a missing ancestor just means "all deleted".
-        paths::ancestors_state(root, covered)?;
-    }
     // Entries below one that is not a real directory now are missing, without a look: a
-    // look would go through whatever stands there instead.
+    // look would go through whatever stands there instead. Likewise below a covered path
+    // whose parent directories are gone; one below a link is refused (`ancestors_state`).
     let mut not_dirs: BTreeSet<&str> = BTreeSet::new();
+    let mut gone_above: Vec<&str> = Vec::new();
+    for covered in &manifest.paths {
+        if let Ancestors::Missing(_) = paths::ancestors_state(root, covered)? {
+            gone_above.push(covered);
+        }
+    }
     let mut states = Vec::with_capacity(manifest.entries.len());
     for entry in &manifest.entries {
-        let blocked = paths::ancestors(&entry.path).any(|a| not_dirs.contains(a));
-        let state = if blocked || covered_parent_missing(root, manifest, entry)? {
+        let blocked = paths::ancestors(&entry.path).any(|a| not_dirs.contains(a))
+            || gone_above.iter().any(|c| paths::is_under(&entry.path, c));
+        let state = if blocked {
             State::Missing
         } else {
             state_of(root, entry)?
@@ -102,24 +106,6 @@ pub fn compare<'m>(root: &Path, manifest: &'m Manifest) -> Result<Comparison<'m>
         .map(|found| found.path)
         .collect();
     Ok(Comparison { states, added })
-}
-
-/// The ancestors above the covered path the entry is in are missing (so is the entry).
-fn covered_parent_missing(
-    root: &Path,
-    manifest: &Manifest,
-    entry: &Entry,
-) -> Result<bool, RollbackError> {
-    for covered in manifest
-        .paths
-        .iter()
-        .filter(|c| paths::is_under(&entry.path, c))
-    {
-        if let Ancestors::Missing(_) = paths::ancestors_state(root, covered)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 fn state_of(root: &Path, entry: &Entry) -> Result<State, RollbackError> {

@@ -283,7 +283,14 @@ fn write_file(
         .map_err(io_err("sync", temp.path()))?;
     temp.persist(&full)
         .map_err(|e| io_err("replace", &full)(e.error))?;
-    Ok(())
+    sync_dir(dir)
+}
+
+/// Makes a rename in `dir` durable (the file's own data was synced before it).
+fn sync_dir(dir: &Path) -> Result<(), RollbackError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", dir))
 }
 
 /// A new link beside the path, renamed over it: atomic like a file.
@@ -295,7 +302,8 @@ fn link(root: &Path, entry: &Entry) -> Result<(), RollbackError> {
     let temp = dir.join(format!(".vigil-restore-{}.link", std::process::id()));
     let _ = std::fs::remove_file(&temp);
     std::os::unix::fs::symlink(target, &temp).map_err(io_err("create link", &temp))?;
-    std::fs::rename(&temp, &full).map_err(io_err("replace", &full))
+    std::fs::rename(&temp, &full).map_err(io_err("replace", &full))?;
+    sync_dir(dir)
 }
 
 fn set_mode(root: &Path, entry: &Entry) -> Result<(), RollbackError> {
