@@ -67,6 +67,11 @@ impl Blobs {
         }
     }
 
+    /// Where a blob is written before it is renamed to its digest (the same file system).
+    fn staging(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
     /// Where the blob with this digest lives (the digest must be valid: see [`is_digest`]).
     pub fn path(&self, digest: &str) -> PathBuf {
         self.dir.join(&digest[..2]).join(&digest[2..])
@@ -76,7 +81,7 @@ impl Blobs {
     /// the bytes stored even if the file changes meanwhile; a blob already present is left as
     /// it is (that is what makes snapshots incremental).
     pub fn put(&self, file: &Path) -> Result<Stored, RollbackError> {
-        let staging = self.dir.join("tmp");
+        let staging = self.staging();
         std::fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
         let mut temp = tempfile::NamedTempFile::new_in(&staging)
             .map_err(io_err("create a file in", &staging))?;
@@ -139,6 +144,15 @@ impl Blobs {
             }
         }
         Ok(found)
+    }
+
+    /// Deletes the staging files a killed snapshot left (call only under the store lock).
+    pub fn clear_staging(&self) -> Result<(), RollbackError> {
+        for stray in read_dir_or_empty(&self.staging())? {
+            let path = stray.path();
+            std::fs::remove_file(&path).map_err(io_err("remove", &path))?;
+        }
+        Ok(())
     }
 
     pub fn remove(&self, digest: &str) -> Result<(), RollbackError> {

@@ -4,11 +4,13 @@
 //!
 //! Layout: `blobs/ab/cdef…` (one file per distinct content, named by its SHA-256),
 //! `manifests/<id>.json` (one per snapshot), `restore.journal` (present while a restore is
-//! under way, so an interrupted one is known and re-running it finishes the job).
+//! under way, so an interrupted one is known and re-running it finishes the job), `lock`
+//! (held by whichever process is writing the store).
 
 mod blobs;
 mod diff;
 mod ids;
+mod lock;
 mod manifest;
 mod paths;
 mod prune;

@@ -46,6 +46,9 @@ pub fn prune(
             bytes_freed += size;
         }
     }
+    // Under the store lock no snapshot is being taken: what is left in staging was left by
+    // one that was killed.
+    blobs.clear_staging()?;
     Ok(PruneReport {
         kept: kept.iter().map(|(m, _)| m.id.clone()).collect(),
         removed,

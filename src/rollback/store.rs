@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::blobs::{read_dir_or_empty, Blobs};
 use super::diff::{self, Diff};
 use super::ids;
+use super::lock::StoreLock;
 use super::manifest::{Entry, Kind, Manifest, VERSION};
 use super::paths::{self, ROOT};
 use super::prune::{self, PruneReport};
@@ -86,6 +87,7 @@ impl SnapshotStore {
         name: Option<&str>,
     ) -> Result<SnapshotInfo, RollbackError> {
         let covered = self.covered(paths)?;
+        let _lock = StoreLock::exclusive(&self.dir)?;
         let (id, created) = self.fresh_id()?;
         let mut manifest = Manifest {
             version: VERSION,
@@ -136,6 +138,12 @@ impl SnapshotStore {
     /// Brings the snapshot's paths back to the state it recorded. The manifest, the paths
     /// and every blob needed are checked before the first change; a dry run stops there.
     pub fn restore(&self, id: &str, dry_run: bool) -> Result<RestoreReport, RollbackError> {
+        // A dry run changes nothing, so it need not wait for a writer.
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(StoreLock::exclusive(&self.dir)?)
+        };
         let manifest = self.load(id)?;
         restore::restore(&self.root, &self.dir, &self.blobs, &manifest, dry_run)
     }
@@ -151,6 +159,7 @@ impl SnapshotStore {
 
     /// Keeps the newest `keep` snapshots; removes the others, then the blobs no longer used.
     pub fn prune(&self, keep: usize) -> Result<PruneReport, RollbackError> {
+        let _lock = StoreLock::exclusive(&self.dir)?;
         prune::prune(&self.blobs, self.manifests()?, keep)
     }
 

@@ -571,7 +571,11 @@ fn prune_keeps_the_newest_and_their_blobs() {
         ids.push(store.create(&[], None).unwrap().id);
     }
     assert_eq!(blob_count(root), 5);
+    // What a snapshot killed while storing a blob leaves in staging.
+    let staged = store_dir(root).join("blobs/tmp/.tmpKILLED");
+    fs::write(&staged, b"half a blob").unwrap();
     let report = store.prune(2).unwrap();
+    assert!(!staged.exists());
     assert_eq!(report.removed, ids[..2].to_vec());
     assert_eq!(report.kept, ids[2..].to_vec());
     assert_eq!(report.blobs_removed, 2);
