@@ -77,10 +77,23 @@ impl Blobs {
         self.dir.join(&digest[..2]).join(&digest[2..])
     }
 
-    /// Stores a file's content. The copy is hashed as it is written, so the digest is that of
-    /// the bytes stored even if the file changes meanwhile; a blob already present is left as
-    /// it is (that is what makes snapshots incremental).
+    /// Stores a file's content. A file whose content is already stored is only read (that is
+    /// what makes snapshots incremental); a new one is copied to staging, hashed as it is
+    /// copied (so the digest is that of the bytes stored, even if the file changes meanwhile),
+    /// synced and renamed to its digest.
     pub fn put(&self, file: &Path) -> Result<Stored, RollbackError> {
+        let (digest, size) = hash_file(file)?;
+        if self.path(&digest).exists() {
+            return Ok(Stored {
+                digest,
+                size,
+                new: false,
+            });
+        }
+        self.copy_in(file)
+    }
+
+    fn copy_in(&self, file: &Path) -> Result<Stored, RollbackError> {
         let staging = self.staging();
         std::fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
         let mut temp = tempfile::NamedTempFile::new_in(&staging)

@@ -540,13 +540,29 @@ fn an_unchanged_tree_adds_no_blobs() {
     let first = store.create(&[], None).unwrap();
     let blobs = blob_count(root);
     assert!(first.new_blobs > 0 && blobs == first.new_blobs && blobs < first.files);
-    let blob = store_dir(root).join("blobs");
-    let before = fs::metadata(&blob).unwrap().modified().unwrap();
+    // Every blob file and its modification time: a second snapshot must rewrite none.
+    let stamps = || -> Vec<(String, std::time::SystemTime)> {
+        let mut out: Vec<_> = blobs::Blobs::new(&store_dir(root))
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|(digest, _)| {
+                let path = store_dir(root)
+                    .join("blobs")
+                    .join(&digest[..2])
+                    .join(&digest[2..]);
+                (digest, fs::metadata(path).unwrap().modified().unwrap())
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let before = stamps();
     let second = store.create(&[], None).unwrap();
     assert_eq!(second.new_blobs, 0);
     assert_eq!(blob_count(root), blobs);
     assert_eq!(second.files, first.files);
-    assert_eq!(fs::metadata(&blob).unwrap().modified().unwrap(), before);
+    assert_eq!(stamps(), before);
     fs::write(root.join("dup1"), b"different").unwrap();
     assert_eq!(store.create(&[], None).unwrap().new_blobs, 1);
     let listed: Vec<String> = store.list().unwrap().into_iter().map(|i| i.id).collect();
