@@ -14,4 +14,5 @@ pub mod plan;
 pub mod python;
 pub mod report;
 pub mod retry;
+pub mod rollback;
 pub mod session;

@@ -12,6 +12,7 @@ mod cli;
 
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
+use cli::snapshot::SnapshotArgs;
 use cli::{json_format, print_json, usage, Failure};
 
 use vigil::config::{self, Loaded};
@@ -57,6 +58,8 @@ enum Command {
     Report(ReportArgs),
     /// A run's failures grouped by cause: category, history and what to do about each.
     Diagnose(DiagnoseArgs),
+    /// Snapshot files into the rollback store (.vigil/snapshots); diff, restore, verify, prune.
+    Snapshot(SnapshotArgs),
 }
 
 #[derive(Args)]
@@ -229,6 +232,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
             cli::diagnose::diagnose(args, &settings, &invocation_dir, &loaded)
         }
+        Command::Snapshot(args) => cli::snapshot::snapshot(args, &invocation_dir),
     }
 }
 

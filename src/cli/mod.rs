@@ -1,8 +1,10 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
-//! an exit code and a message, output formats, the history commands and `vigil diagnose`.
+//! an exit code and a message, output formats, the history commands, `vigil diagnose` and
+//! `vigil snapshot`.
 
 pub mod diagnose;
 pub mod history;
+pub mod snapshot;
 
 use vigil::exit::ExitCode;
 

@@ -3,6 +3,7 @@
 mod cli;
 mod html_report;
 mod planning_cli;
+mod snapshot_cli;
 
 use libtest_mimic::Trial;
 
@@ -13,5 +14,6 @@ pub fn trials() -> Vec<Trial> {
     let mut trials = cli::trials();
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
+    trials.extend(snapshot_cli::trials());
     trials
 }

@@ -1,8 +1,10 @@
 //! Stress tier: the same hostile situation many times over. Here: SIGINT at different moments
 //! of a run (while workers start, while they collect, mid-test), each checked in full; and
-//! history writers racing each other or killed mid-write.
+//! history writers racing each other or killed mid-write; a snapshot restore killed
+//! part-way and run again.
 
 mod history_writers;
+mod snapshot_restore;
 
 use std::time::Duration;
 
@@ -26,5 +28,6 @@ pub fn trials() -> Vec<Trial> {
         })
         .collect();
     trials.extend(history_writers::trials());
+    trials.extend(snapshot_restore::trials());
     trials
 }
