@@ -72,6 +72,9 @@ pub struct RetryTable {
     pub only_rerun: Option<Vec<String>>,
     /// `pass` (default) or `fail`: whether a test that passed only on a retry fails the run.
     pub flaky_result: Option<String>,
+    /// Paths or globs (relative to the config file's directory) snapshot before the run and
+    /// restored before each retry, so a retry starts from the state the first attempt saw.
+    pub state: Option<Vec<String>>,
 }
 
 /// `[diagnose]`: log files to scan and the user's own rules.

@@ -6,7 +6,7 @@ mod backoff;
 mod policy;
 
 pub use backoff::Backoff;
-pub use policy::{Decision, RetryPolicy};
+pub use policy::{Decision, RetryPolicy, RetryState};
 
 /// What a test that passed only on a retry does to the run's exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,6 +4,8 @@
 //! `@pytest.mark.flaky(reruns=N)`. A deterministic failure is never retried: it would fail
 //! the same way and only cost time.
 
+use std::path::PathBuf;
+
 use regex::Regex;
 
 use crate::diagnose::Nature;
@@ -20,6 +22,15 @@ pub struct RetryPolicy {
     /// A failure whose text matches one of these is retried whatever its diagnosis.
     pub only_rerun: Vec<Regex>,
     pub flaky_result: FlakyResult,
+    /// What is restored before each retry: the project root, and paths inside it.
+    pub state: Option<RetryState>,
+}
+
+/// `[retry] state`: files and directories (already resolved from globs) under `root`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetryState {
+    pub root: PathBuf,
+    pub paths: Vec<PathBuf>,
 }
 
 /// Why a failure runs again.

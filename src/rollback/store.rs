@@ -163,6 +163,15 @@ impl SnapshotStore {
         prune::prune(&self.blobs, self.manifests()?, keep)
     }
 
+    /// Forgets snapshot `id` (or a unique prefix): its manifest goes; its blobs stay until
+    /// `prune` finds them unused (another snapshot may share them).
+    pub fn delete(&self, id: &str) -> Result<(), RollbackError> {
+        let _lock = StoreLock::exclusive(&self.dir)?;
+        let id = ids::resolve(&self.ids()?, id)?;
+        let path = self.manifest_path(&id);
+        std::fs::remove_file(&path).map_err(io_err("delete", &path))
+    }
+
     /// The id of a restore that was interrupted and not yet finished, if any.
     pub fn interrupted_restore(&self) -> Result<Option<String>, RollbackError> {
         restore::read_journal(&restore::journal_path(&self.dir))

@@ -11,6 +11,7 @@ mod preview;
 pub mod request;
 mod retries;
 mod retry_policy;
+mod retry_state;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -197,6 +198,16 @@ pub fn run(
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
     }
+    // Before any test can change it: the state each retry starts from.
+    let state = match retry_state::capture(request.retry.state.as_ref()) {
+        Ok(state) => state,
+        Err(error) => {
+            fanout.send(Event::Notice {
+                message: format!("retry state not snapshot, so failures are not retried: {error}"),
+            });
+            None
+        }
+    };
     let mut execution = Execution::default();
     for (index, wave) in waves.iter().enumerate() {
         let gated = fanout.gate(&wave.tiers, &request.planning.gates);
@@ -229,12 +240,24 @@ pub fn run(
         absorb(&mut execution, done);
         // Retries before the next wave: its gates see the tiers as the retries left them.
         if !stopped(&execution) {
-            let retried = retries::retry(request, &mut fanout, &options, work.native, cancel)?;
+            let retried = retries::retry(
+                request,
+                &mut fanout,
+                &options,
+                work.native,
+                state.as_ref(),
+                cancel,
+            )?;
             absorb(&mut execution, retried);
         }
         if stopped(&execution) {
             break;
         }
+    }
+    if let Some(Err(error)) = state.map(retry_state::Captured::discard) {
+        fanout.send(Event::Notice {
+            message: format!("cannot forget the run's retry-state snapshot: {error}"),
+        });
     }
     let flaky_fails = request.retry.flaky_result == FlakyResult::Fail;
     let outcome = verdict(&execution, &fanout.tally, flaky_fails);

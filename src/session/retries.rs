@@ -15,6 +15,7 @@ use crate::history::Store;
 use crate::retry::Decision;
 
 use super::fanout::Fanout;
+use super::retry_state::Captured;
 use super::{absorb, RunRequest, SessionError};
 
 /// Most attempts of any test, whatever a marker asks: a guard against `reruns=10**9`.
@@ -28,9 +29,21 @@ pub fn retry(
     fanout: &mut Fanout,
     options: &ExecuteOptions,
     native: &[NativeTest],
+    state: Option<&Captured>,
     cancel: &AtomicBool,
 ) -> Result<Execution, SessionError> {
     let mut execution = Execution::default();
+    // Declared state that could not be snapshot: a retry would start from whatever the
+    // first attempt left, so none runs.
+    if request
+        .retry
+        .state
+        .as_ref()
+        .is_some_and(|s| !s.paths.is_empty())
+        && state.is_none()
+    {
+        return Ok(execution);
+    }
     let history = flaky_history(request);
     for attempt in 2..=MAX_ATTEMPTS {
         let due = due(request, fanout, attempt, history.as_ref());
@@ -48,6 +61,16 @@ pub fn retry(
             request.retry.backoff.before(attempt, due.len() as u64),
             cancel,
         );
+        if let Some(state) = state {
+            if let Err(error) = state.restore() {
+                fanout.send(Event::Notice {
+                    message: format!(
+                        "retry state could not be restored, so no retry runs: {error}"
+                    ),
+                });
+                break;
+            }
+        }
         let ids: Vec<&str> = due.iter().map(|(r, _)| r.id.as_str()).collect();
         let pass = run_pass(request, fanout, options, native, &ids, attempt, cancel)?;
         let stop = pass.interrupted || pass.usage_error.is_some() || pass.internal_error.is_some();

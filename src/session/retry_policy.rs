@@ -6,7 +6,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::config::{ConfigError, Loaded, Profile, RetryTable};
-use crate::retry::{Backoff, FlakyResult, RetryPolicy};
+use crate::retry::{Backoff, FlakyResult, RetryPolicy, RetryState};
 
 /// The policy from flags (`retries`, `flaky_result`) over the profile's `[retry]`.
 pub fn retry_policy(
@@ -37,7 +37,26 @@ pub fn retry_policy(
         backoff: backoff(&table).map_err(at)?,
         only_rerun: only_rerun(&table).map_err(at)?,
         flaky_result,
+        state: state(&table, loaded).map_err(at)?,
     })
+}
+
+/// `state` globs resolved under the config file's directory (the snapshot root).
+fn state(table: &RetryTable, loaded: &Loaded) -> Result<Option<RetryState>, String> {
+    let (Some(patterns), Some(root)) = (&table.state, loaded.dir()) else {
+        return Ok(None);
+    };
+    let mut paths = Vec::new();
+    for pattern in patterns {
+        let absolute = root.join(pattern).to_string_lossy().into_owned();
+        let found = glob::glob(&absolute)
+            .map_err(|e| format!("retry.state {pattern:?} is not a valid glob: {e}"))?;
+        paths.extend(found.flatten());
+    }
+    Ok(Some(RetryState {
+        root: root.to_path_buf(),
+        paths,
+    }))
 }
 
 fn backoff(table: &RetryTable) -> Result<Backoff, String> {

@@ -35,6 +35,10 @@ pub fn trials() -> Vec<Trial> {
             "retries::breaker::a_service_down_mid_run_blocks_the_rest_of_its_tests",
             breaker,
         ),
+        Trial::test(
+            "retries::state::a_retry_passes_only_because_the_database_was_restored",
+            restored_state,
+        ),
     ]
 }
 
@@ -235,4 +239,47 @@ fn breaker() -> TestResult {
     check(!text.contains("RETRY"), || {
         format!("failures behind an open circuit are not retried:\n{text}")
     })
+}
+
+/// fixtures/retry_state: the first attempt adds an order and then finds the database locked.
+/// With `[retry] state` the retry sees the one order the run started with and passes; without
+/// it, the retry sees two and fails its assertion.
+fn restored_state() -> TestResult {
+    let with_state = state_run(None)?;
+    check(
+        with_state.0 == Some(0) && with_state.1.contains("1 passed (1 flaky)"),
+        || {
+            format!(
+                "with the state restored the retry passes:\n{}",
+                with_state.1
+            )
+        },
+    )?;
+    let without = state_run(Some("[retry]\nretries = 1\ndelay = 0.1\n"))?;
+    check(
+        without.0 == Some(1) && without.1.contains("starts with one order"),
+        || {
+            format!(
+                "without the restore the retry sees the first attempt's order:\n{}",
+                without.1
+            )
+        },
+    )
+}
+
+/// Runs fixtures/retry_state (with `config` as its vigil.toml); exit code, output, and
+/// whether the run's snapshot is gone afterwards.
+fn state_run(config: Option<&str>) -> Result<(Option<i32>, String), Failed> {
+    let dir = support::fixture("retry_state")?;
+    if let Some(text) = config {
+        std::fs::write(dir.path().join("vigil.toml"), text)?;
+    }
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    let out = support::vigil_env(dir.path(), &[("RETRY_STATE_DIR", &state)], &["run"])?;
+    let manifests = dir.path().join(".vigil/snapshots/manifests");
+    let left = std::fs::read_dir(&manifests).map_or(0, |d| d.count());
+    check(left == 0, || {
+        format!("the run's snapshot is forgotten ({left} manifests left)")
+    })?;
+    Ok((out.status.code(), support::text(&out)))
 }
