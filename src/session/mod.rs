@@ -161,35 +161,21 @@ pub fn run(
     let estimate = history::estimate(request, &rootdir, &discovery.files);
     let native = selected_native(request, &prepared.native);
     let waves = waves(&request.planning)?;
-    let native_tiers = native
-        .iter()
-        .map(|t| {
-            (
-                t.id.clone(),
-                native_tier(&request.planning.tiers, t).to_string(),
-            )
-        })
-        .collect();
-    let diagnoser = Diagnoser::new(request.diagnose.rules.clone(), &rootdir);
     // The file the circuit breaker tells the workers about open capabilities through.
     let scratch = tempfile::Builder::new()
         .prefix("vigil-breaker-")
         .tempdir()
         .map_err(execute::ExecuteError::Scratch)?;
-    let blocked_file = scratch.path().join("blocked.json");
-    let breaker = breaker::Breaker::new(
-        request.breaker.clone(),
-        request.planning.capabilities.clone(),
-        &blocked_file,
-    );
-    let mut fanout = Fanout::new(
-        &mut *reporters,
-        &request.planning.tiers,
-        &rootdir,
-        native_tiers,
-        diagnoser,
-        breaker,
-    );
+    let planned = Planned {
+        discovery: &discovery,
+        prepared: &prepared,
+        native: &native,
+        estimate: &*estimate,
+        python_paths,
+        rootdir: &rootdir,
+        blocked_file: scratch.path().join("blocked.json"),
+    };
+    let mut fanout = fanout(request, &mut *reporters, &planned);
     fanout.send(Event::RunStarted {
         rootdir: rootdir.clone(),
         files: discovery.files.len(),
@@ -198,62 +184,15 @@ pub fn run(
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
     }
-    // Before any test can change it: the state each retry starts from.
-    let state = match retry_state::capture(request.retry.state.as_ref()) {
-        Ok(state) => state,
-        Err(error) => {
-            fanout.send(Event::Notice {
-                message: format!("retry state not snapshot, so failures are not retried: {error}"),
-            });
-            None
-        }
-    };
-    let mut execution = Execution::default();
-    for (index, wave) in waves.iter().enumerate() {
-        let gated = fanout.gate(&wave.tiers, &request.planning.gates);
-        let work = wave_work(
-            request, &discovery, &prepared, &native, wave, &gated, &*estimate,
-        );
-        for skipped in &work.gated_native {
-            fanout.send(Event::TestFinished(skipped.clone()));
-        }
-        let first_and_blind = index == 0 && discovery.files.is_empty() && native.is_empty();
-        let batches = if work.batches.is_empty() && (first_and_blind && python_paths) {
-            // Nothing discovered: one worker still runs, pytest may collect what discovery did not.
-            vec![vec![]]
-        } else {
-            work.batches
-        };
-        if batches.is_empty() && work.native.is_empty() {
-            continue;
-        }
-        let mut plugin_plan = plugin_plan(request, &prepared, wave, &gated);
-        plugin_plan["blocked_file"] = blocked_file.to_string_lossy().into_owned().into();
-        let options = execute_options(request, rootdir.clone(), plugin_plan);
-        let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
-        let work = Work {
-            batches: &batches,
-            all_files: &all_files,
-            native: &work.native,
-        };
-        let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;
-        absorb(&mut execution, done);
-        // Retries before the next wave: its gates see the tiers as the retries left them.
-        if !stopped(&execution) {
-            let retried = retries::retry(
-                request,
-                &mut fanout,
-                &options,
-                work.native,
-                state.as_ref(),
-                cancel,
-            )?;
-            absorb(&mut execution, retried);
-        }
-        if stopped(&execution) {
-            break;
-        }
-    }
+    let state = capture_state(request, &mut fanout);
+    let execution = run_waves(
+        request,
+        &planned,
+        &waves,
+        &mut fanout,
+        state.as_ref(),
+        cancel,
+    )?;
     if let Some(Err(error)) = state.map(retry_state::Captured::discard) {
         fanout.send(Event::Notice {
             message: format!("cannot forget the run's retry-state snapshot: {error}"),
@@ -272,8 +211,125 @@ pub fn run(
         exit: outcome.exit,
         duration: started.elapsed(),
     });
-    // Every reporter finishes even when one fails: a JUnit file that cannot be written must
-    // not cost the run its history, nor the other way round.
+    finish_reporters(reporters)?;
+    Ok(outcome)
+}
+
+/// What the run decided before the first worker starts.
+struct Planned<'a> {
+    discovery: &'a Discovery,
+    prepared: &'a Prepared,
+    native: &'a [NativeTest],
+    estimate: &'a dyn Estimate,
+    /// Whether pytest should run even when discovery found no file (paths were given).
+    python_paths: bool,
+    rootdir: &'a std::path::Path,
+    blocked_file: PathBuf,
+}
+
+/// The event fan-out, with its diagnoser and circuit breaker.
+fn fanout<'r>(
+    request: &'r RunRequest,
+    reporters: &'r mut [Box<dyn Reporter>],
+    planned: &Planned,
+) -> Fanout<'r> {
+    let native_tiers = planned
+        .native
+        .iter()
+        .map(|t| {
+            let tier = native_tier(&request.planning.tiers, t);
+            (t.id.clone(), tier.to_string())
+        })
+        .collect();
+    let breaker = breaker::Breaker::new(
+        request.breaker.clone(),
+        request.planning.capabilities.clone(),
+        &planned.blocked_file,
+    );
+    Fanout::new(
+        reporters,
+        &request.planning.tiers,
+        planned.rootdir,
+        native_tiers,
+        Diagnoser::new(request.diagnose.rules.clone(), planned.rootdir),
+        breaker,
+    )
+}
+
+/// Before any test can change it: the state each retry starts from.
+fn capture_state(request: &RunRequest, fanout: &mut Fanout) -> Option<retry_state::Captured> {
+    match retry_state::capture(request.retry.state.as_ref()) {
+        Ok(state) => state,
+        Err(error) => {
+            fanout.send(Event::Notice {
+                message: format!("retry state not snapshot, so failures are not retried: {error}"),
+            });
+            None
+        }
+    }
+}
+
+/// One pass of the workers per tier wave, each followed by its retries.
+fn run_waves(
+    request: &RunRequest,
+    planned: &Planned,
+    waves: &[Wave],
+    fanout: &mut Fanout,
+    state: Option<&retry_state::Captured>,
+    cancel: &AtomicBool,
+) -> Result<Execution, SessionError> {
+    let mut execution = Execution::default();
+    let discovery = planned.discovery;
+    let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
+    for (index, wave) in waves.iter().enumerate() {
+        let gated = fanout.gate(&wave.tiers, &request.planning.gates);
+        let work = wave_work(
+            request,
+            discovery,
+            planned.prepared,
+            planned.native,
+            wave,
+            &gated,
+            planned.estimate,
+        );
+        for skipped in &work.gated_native {
+            fanout.send(Event::TestFinished(skipped.clone()));
+        }
+        let first_and_blind = index == 0 && discovery.files.is_empty() && planned.native.is_empty();
+        let batches = if work.batches.is_empty() && (first_and_blind && planned.python_paths) {
+            // Nothing discovered: one worker still runs, pytest may collect what discovery did not.
+            vec![vec![]]
+        } else {
+            work.batches
+        };
+        if batches.is_empty() && work.native.is_empty() {
+            continue;
+        }
+        let mut plan = plugin_plan(request, planned.prepared, wave, &gated);
+        plan["blocked_file"] = planned.blocked_file.to_string_lossy().into_owned().into();
+        let options = execute_options(request, planned.rootdir.to_path_buf(), plan);
+        let work = Work {
+            batches: &batches,
+            all_files: &all_files,
+            native: &work.native,
+        };
+        let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;
+        absorb(&mut execution, done);
+        // Retries before the next wave: its gates see the tiers as the retries left them.
+        if !stopped(&execution) {
+            let retried = retries::retry(request, fanout, &options, work.native, state, cancel)?;
+            absorb(&mut execution, retried);
+        }
+        if stopped(&execution) {
+            break;
+        }
+    }
+    Ok(execution)
+}
+
+/// Every reporter finishes even when one fails: a JUnit file that cannot be written must not
+/// cost the run its history, nor the other way round.
+fn finish_reporters(reporters: &mut [Box<dyn Reporter>]) -> Result<(), SessionError> {
     let mut first_error = None;
     for reporter in reporters.iter_mut() {
         if let Err(error) = reporter.finish() {
@@ -282,7 +338,7 @@ pub fn run(
     }
     match first_error {
         Some(error) => Err(error.into()),
-        None => Ok(outcome),
+        None => Ok(()),
     }
 }
 
