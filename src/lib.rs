@@ -16,3 +16,4 @@ pub mod report;
 pub mod retry;
 pub mod rollback;
 pub mod session;
+pub mod verify;

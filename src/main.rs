@@ -13,6 +13,7 @@ mod cli;
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
 use cli::snapshot::SnapshotArgs;
+use cli::verify::VerifyArgs;
 use cli::{json_format, print_json, usage, Failure};
 
 use vigil::config::{self, Loaded};
@@ -58,6 +59,8 @@ enum Command {
     Report(ReportArgs),
     /// A run's failures grouped by cause: category, history and what to do about each.
     Diagnose(DiagnoseArgs),
+    /// For a healer: apply a fix, run the failing and nearby tests, keep it or roll it back.
+    Verify(VerifyArgs),
     /// Snapshot files into the rollback store (.vigil/snapshots); diff, restore, verify, prune.
     Snapshot(SnapshotArgs),
 }
@@ -226,6 +229,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let settings =
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
             cli::history::report(args, &settings, &invocation_dir, &loaded)
+        }
+        Command::Verify(args) => {
+            let settings =
+                request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
+            let cancel = install_signal_handlers();
+            cli::verify::verify(args, &settings, &invocation_dir, &loaded, &cancel)
         }
         Command::Diagnose(args) => {
             let settings =

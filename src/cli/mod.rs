@@ -5,6 +5,7 @@
 pub mod diagnose;
 pub mod history;
 pub mod snapshot;
+pub mod verify;
 
 use vigil::exit::ExitCode;
 

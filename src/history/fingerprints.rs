@@ -170,6 +170,37 @@ impl Store {
         Ok(())
     }
 
+    /// Records one `vigil verify` attempt at fixing `fingerprint` and how it ended.
+    pub fn record_attempt(
+        &mut self,
+        fingerprint: &str,
+        outcome: &str,
+        note: &str,
+        commit: Option<&str>,
+    ) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "INSERT INTO fixes (fingerprint, recorded_ms, commit_sha, note, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![fingerprint, now_ms(), commit, note, outcome],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// How many `vigil verify` attempts at `fingerprint` were recorded since `since_ms`.
+    pub fn attempts_since(&self, fingerprint: &str, since_ms: i64) -> Result<usize, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM fixes
+                 WHERE fingerprint = ?1 AND recorded_ms >= ?2 AND outcome IS NOT NULL",
+                params![fingerprint, since_ms],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(|e| self.error(e))
+    }
+
     /// A run's failing results (last attempt of each test, in test-name order) with their
     /// stored diagnosis when there is one.
     pub fn run_failures(&self, run_id: i64) -> Result<Vec<StoredFailure>, HistoryError> {
@@ -364,7 +395,8 @@ impl Store {
     /// The fingerprint's fix notes, newest first.
     fn fixes(&self, fingerprint: &str) -> rusqlite::Result<Vec<FixNote>> {
         let mut fixes = self.conn.prepare_cached(
-            "SELECT recorded_ms, commit_sha, note FROM fixes WHERE fingerprint = ?1
+            "SELECT recorded_ms, commit_sha, note FROM fixes
+             WHERE fingerprint = ?1 AND (outcome IS NULL OR outcome = 'kept')
              ORDER BY recorded_ms DESC, id DESC LIMIT ?2",
         )?;
         let rows = fixes.query_map(params![fingerprint, MAX_FIXES], |r| {

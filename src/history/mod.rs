@@ -30,7 +30,7 @@ pub use flaky::Flaky;
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};
 pub use prune::Retention;
-pub use record::{ResultRecord, RunRecord};
+pub use record::{now_ms, ResultRecord, RunRecord};
 pub use recorder::{result_record, HistoryRecorder};
 pub use regressions::{Comparison, RegressionRule};
 pub use run_results::RunResult;

@@ -82,6 +82,10 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX fixes_by_fingerprint ON fixes(fingerprint);
     CREATE INDEX runs_by_commit ON runs(commit_sha) WHERE commit_sha IS NOT NULL;",
     ),
+    // 4 (user_version 5): `vigil verify` records every attempt at a fix with its outcome
+    // (`kept`, `rolled_back`, `refused`); notes written by hand have none. Only kept fixes
+    // and hand-written notes are recommended again.
+    Migration::Sql("ALTER TABLE fixes ADD COLUMN outcome TEXT;"),
 ];
 
 /// A step: plain SQL, or Rust for what SQL cannot say (encoding blobs from existing rows).

@@ -7,6 +7,7 @@ mod native;
 mod planning;
 mod processes;
 mod retries;
+mod verify;
 
 use libtest_mimic::Trial;
 
@@ -21,5 +22,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(history::trials());
     trials.extend(diagnosis::trials());
     trials.extend(retries::trials());
+    trials.extend(verify::trials());
     trials
 }
