@@ -1,4 +1,4 @@
-//! `vigil verify --patch FILE | --command CMD`: the healer's check. The failures to fix are
+//! `vigil verify --patch FILE | --command CMD | --working-tree`: the healer's check. The failures to fix are
 //! the latest recorded run's (or `--tests`); the fix is snapshot, applied, verified by a real
 //! run of those tests plus the tests beside the changed files, and kept or rolled back. The
 //! verdict is JSON on stdout; every attempt is recorded in history against its fingerprints.
@@ -20,7 +20,7 @@ use vigil::history::{now_ms, Store};
 use vigil::report::Reporter;
 use vigil::rollback::SnapshotStore;
 use vigil::session::{self, request, HistorySettings};
-use vigil::verify::{self, patch, Fix, TestOutcome, Verdict};
+use vigil::verify::{self, patch, working_tree, Fix, TestOutcome, Verdict};
 
 use super::history::history_error;
 use super::{print_json, usage, Failure};
@@ -28,16 +28,14 @@ use super::{print_json, usage, Failure};
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The fix as a unified diff (applied with `git apply`).
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with = "command",
-        required_unless_present = "command"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "command")]
     patch: Option<PathBuf>,
     /// The fix as a shell command that edits the tree.
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "working_tree")]
     command: Option<String>,
+    /// The fix is the work tree's uncommitted changes (a git repository).
+    #[arg(long, conflicts_with = "patch")]
+    working_tree: bool,
     /// The failing tests the fix is for (default: the latest recorded run's failures).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     tests: Vec<String>,
@@ -81,7 +79,12 @@ pub fn verify(
     let fix = match (&args.patch, &args.command) {
         (Some(patch), _) => Fix::Patch(std::env::current_dir().unwrap_or_default().join(patch)),
         (None, Some(command)) => Fix::Command(command.clone()),
-        (None, None) => return Err(usage(anyhow::anyhow!("give --patch FILE or --command CMD"))),
+        (None, None) if args.working_tree => Fix::WorkingTree,
+        (None, None) => {
+            return Err(usage(anyhow::anyhow!(
+                "give --patch FILE, --command CMD or --working-tree"
+            )))
+        }
     };
     let mut history = Store::open(&settings.path).map_err(history_error)?;
     let targets = targets(&history, &args.tests, loaded, invocation_dir)?;
@@ -158,12 +161,19 @@ fn attempt(
     let internal = |e: String| (ExitCode::InternalError, anyhow::anyhow!(e));
     let store = SnapshotStore::open(root).map_err(|e| internal(e.to_string()))?;
     let covered = covered_paths(fix, root)?;
-    let snapshot = store
-        .create(&covered, Some("verify"))
-        .map_err(|e| internal(e.to_string()))?;
+    let take = || store.create(&covered, Some("verify"));
+    // A work-tree fix is already applied: the state to return to is the tree without it.
+    let snapshot = match fix {
+        Fix::WorkingTree => {
+            working_tree::while_stashed(root, take).map_err(|e| usage(anyhow::anyhow!(e)))?
+        }
+        _ => take(),
+    }
+    .map_err(|e| internal(e.to_string()))?;
     let applied = match fix {
         Fix::Patch(path) => patch::apply(path, root),
         Fix::Command(command) => run_command(command, root),
+        Fix::WorkingTree => Ok(()),
     };
     let diff = store
         .diff(&snapshot.id)
@@ -210,9 +220,7 @@ fn attempt(
     match problem {
         None => verdict.reason = format!("{} test(s) passed", verdict.results.len()),
         Some(reason) => {
-            store
-                .restore(&snapshot.id, false)
-                .map_err(|e| internal(e.to_string()))?;
+            roll_back(fix, &store, &snapshot.id, root).map_err(internal)?;
             let after = store
                 .diff(&snapshot.id)
                 .map_err(|e| internal(e.to_string()))?;
@@ -224,18 +232,32 @@ fn attempt(
     Ok(verdict)
 }
 
-/// What to snapshot: the directories of the files a patch touches (so files it adds are
-/// removed again on rollback), or the whole tree for a command (its reach is unknown).
+/// Back to the snapshot. A work-tree fix is stashed rather than overwritten: the tree goes
+/// back to the same state, and the healer's change is kept in `git stash`.
+fn roll_back(fix: &Fix, store: &SnapshotStore, id: &str, root: &Path) -> Result<(), String> {
+    if let Fix::WorkingTree = fix {
+        working_tree::stash(root, "vigil verify: rolled back")?;
+    }
+    store
+        .restore(id, false)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// What to snapshot: the directories of the files a patch (or the work tree) changes, so
+/// files it adds are removed again on rollback, or the whole tree for a command (its reach
+/// is unknown).
 fn covered_paths(fix: &Fix, root: &Path) -> Result<Vec<PathBuf>, Failure> {
-    let Fix::Patch(path) = fix else {
-        return Ok(Vec::new());
+    let files = match fix {
+        Fix::Command(_) => return Ok(Vec::new()),
+        Fix::WorkingTree => working_tree::changed(root).map_err(|e| usage(anyhow::anyhow!(e)))?,
+        Fix::Patch(path) => {
+            let diff = std::fs::read_to_string(path)
+                .map_err(|e| usage(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
+            patch::touched(&diff)
+        }
     };
-    let diff = std::fs::read_to_string(path)
-        .map_err(|e| usage(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
-    let mut dirs: Vec<PathBuf> = patch::touched(&diff)
-        .iter()
-        .map(|file| nearest_dir(root, file))
-        .collect();
+    let mut dirs: Vec<PathBuf> = files.iter().map(|file| nearest_dir(root, file)).collect();
     dirs.sort();
     dirs.dedup();
     Ok(dirs)

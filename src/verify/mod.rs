@@ -5,6 +5,7 @@
 //! permission/security problems are not "fixed" without `--allow-security`.
 
 pub mod patch;
+pub mod working_tree;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,8 @@ pub enum Fix {
     Patch(PathBuf),
     /// A shell command that edits the tree.
     Command(String),
+    /// The uncommitted changes already in the work tree (a git repository).
+    WorkingTree,
 }
 
 impl Fix {
@@ -28,6 +31,7 @@ impl Fix {
         match self {
             Fix::Patch(path) => format!("patch {}", path.display()),
             Fix::Command(command) => format!("command {command}"),
+            Fix::WorkingTree => "the working tree's changes".to_string(),
         }
     }
 }

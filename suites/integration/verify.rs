@@ -1,6 +1,7 @@
 //! `vigil verify` against real pytest on fixtures/verify (calc.add subtracts): a patch that
 //! also breaks `sub` is rolled back and leaves the tree byte-identical; the right patch is
-//! kept; a fingerprint that used up its attempts is refused.
+//! kept; a fingerprint that used up its attempts is refused; an uncommitted fix in a git work
+//! tree is verified in place, and rolled back to HEAD with the change kept in `git stash`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,10 +18,14 @@ pub fn trials() -> Vec<Trial> {
             keep_and_roll_back,
         ),
         Trial::test("verify::refuses_after_three_attempts_an_hour", loop_guard),
+        Trial::test(
+            "verify::working_tree_rollback_stashes_the_change_and_restores_head",
+            working_tree,
+        ),
     ]
 }
 
-/// Every file under `dir` but vigil's own store, with its bytes.
+/// Every file under `dir` but vigil's own store and git's, with its bytes.
 fn tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, Failed> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -28,7 +33,7 @@ fn tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, Failed> {
         for entry in std::fs::read_dir(&at)? {
             let path = entry?.path();
             let rel = path.strip_prefix(dir)?.to_string_lossy().into_owned();
-            if rel == ".vigil" || rel.contains("__pycache__") {
+            if rel == ".vigil" || rel == ".git" || rel.contains("__pycache__") {
                 continue;
             }
             if path.is_dir() {
@@ -89,4 +94,30 @@ fn loop_guard() -> TestResult {
                 .is_some_and(|r| r.contains("3 fix attempts")),
         || format!("the fourth attempt within the hour is refused: {fourth:#}"),
     )
+}
+
+fn working_tree() -> TestResult {
+    let dir = support::fixture("verify")?;
+    support::git_repo(dir.path())?;
+    exited(&support::vigil(dir.path(), &["run"])?, 1)?;
+    let head = tree(dir.path())?;
+    support::git(dir.path(), &["apply", "fixes/bad.patch"])?;
+    std::fs::write(dir.path().join("extra.py"), "# added by the fix\n")?;
+    let out = support::vigil(dir.path(), &["verify", "--working-tree"])?;
+    exited(&out, 1)?;
+    let verdict: Value = serde_json::from_slice(&out.stdout)?;
+    check(
+        verdict["verdict"] == "rolled_back" && verdict["restored"] == true,
+        || format!("{verdict:#}"),
+    )?;
+    check(tree(dir.path())? == head, || {
+        "the work tree is back at HEAD, the added file gone".to_string()
+    })?;
+    let stashed = support::git(dir.path(), &["stash", "list"])?;
+    check(stashed.contains("vigil verify: rolled back"), || {
+        format!("the change is kept in the stash: {stashed}")
+    })?;
+    support::git(dir.path(), &["apply", "fixes/good.patch"])?;
+    let kept = support::vigil(dir.path(), &["verify", "--working-tree"])?;
+    exited(&kept, 0)
 }
