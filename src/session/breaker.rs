@@ -2,10 +2,13 @@
 //! capability) fail with a network, timeout or database diagnosis, vigil probes it again
 //! (half-open); if it is still down, the rest of the tests that require it are skipped as
 //! "blocked" instead of each failing slowly, and failures behind it are not retried. The
-//! pytest plugin reads the open capabilities from a file vigil rewrites atomically.
+//! pytest plugin reads the open capabilities from a file vigil rewrites atomically. While a
+//! capability is open, its blocked tests probe it again now and then, and one that answers
+//! closes the circuit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::diagnose::Category;
 use crate::events::TestResult;
@@ -37,7 +40,14 @@ pub struct Breaker {
     /// Open capabilities: key → the skip reason.
     open: BTreeMap<String, String>,
     file: PathBuf,
+    /// When each open capability was last probed (half-open: a blocked test probes again
+    /// once this is older than `REPROBE`).
+    probed: HashMap<String, Instant>,
+    reprobe: Duration,
 }
+
+/// How often a blocked capability is probed again to see whether it came back.
+const REPROBE: Duration = Duration::from_secs(2);
 
 impl Breaker {
     /// A breaker writing its open capabilities to `file` (which the plugin watches).
@@ -52,6 +62,8 @@ impl Breaker {
             failures: HashMap::new(),
             open: BTreeMap::new(),
             file: file.to_path_buf(),
+            probed: HashMap::new(),
+            reprobe: REPROBE,
         }
     }
 
@@ -82,8 +94,36 @@ impl Breaker {
             notices.push(format!(
                 "circuit open for {key} after {failures} failures: the remaining tests that require it are skipped"
             ));
+            self.probed.insert(key.clone(), Instant::now());
             self.open.insert(key, reason);
             self.write();
+        }
+        notices
+    }
+
+    /// A test the breaker skipped: probes its open capabilities again (at most every
+    /// `REPROBE`) and closes those that answer, so the tests after it run again; returns a
+    /// notice for each it closed.
+    pub fn blocked(&mut self, result: &TestResult) -> Vec<String> {
+        let mut notices = Vec::new();
+        for requirement in self.requirements(result) {
+            let key = requirement.key();
+            let due = self
+                .probed
+                .get(&key)
+                .is_some_and(|at| at.elapsed() >= self.reprobe);
+            if !self.open.contains_key(&key) || !due {
+                continue;
+            }
+            self.probed.insert(key.clone(), Instant::now());
+            if self.still_up(&requirement) {
+                self.open.remove(&key);
+                self.failures.insert(key.clone(), 0);
+                self.write();
+                notices.push(format!(
+                    "circuit closed for {key}: it answers its probe again"
+                ));
+            }
         }
         notices
     }
@@ -198,6 +238,31 @@ mod tests {
         }
         assert!(!b.blocks(&refused(&service)));
         assert!(!dir.path().join("blocked.json").exists());
+    }
+
+    #[test]
+    fn a_blocked_test_reprobes_and_a_service_back_up_closes_the_circuit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = holder.local_addr().expect("addr");
+        drop(holder);
+        let service = format!("127.0.0.1:{}", addr.port());
+        let mut b = breaker(dir.path());
+        b.reprobe = std::time::Duration::ZERO;
+        b.record(&refused(&service));
+        assert_eq!(b.record(&refused(&service)).len(), 1, "opened");
+        assert!(
+            b.blocked(&refused(&service)).is_empty(),
+            "still down: stays open"
+        );
+        assert!(b.blocks(&refused(&service)));
+        // The service comes back on the same port.
+        let _listener = std::net::TcpListener::bind(addr).expect("rebind");
+        let closed = b.blocked(&refused(&service));
+        assert_eq!(closed.len(), 1, "{closed:?}");
+        assert!(!b.blocks(&refused(&service)));
+        let written = std::fs::read_to_string(dir.path().join("blocked.json")).expect("file");
+        assert_eq!(written, "{}");
     }
 
     #[test]

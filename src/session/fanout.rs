@@ -88,6 +88,10 @@ impl<'r> Fanout<'r> {
             self.pending.extend(opened);
         } else {
             self.failed.remove(&result.id);
+            if is_blocked(result) {
+                let closed = self.breaker.blocked(result);
+                self.pending.extend(closed);
+            }
         }
     }
 
@@ -136,6 +140,14 @@ impl<'r> Fanout<'r> {
         }
         gated
     }
+}
+
+/// A test the circuit breaker skipped.
+fn is_blocked(result: &TestResult) -> bool {
+    result
+        .skip
+        .as_ref()
+        .is_some_and(|s| s.message.starts_with("blocked: "))
 }
 
 /// The tier whose failure started a chain of gates.
