@@ -33,17 +33,7 @@ pub fn changed(root: &Path) -> Result<Vec<PathBuf>, String> {
 /// Runs `during` with the work tree's changes stashed (the tree as of HEAD), then puts them
 /// back. The changes come back even when `during` fails.
 pub fn while_stashed<T>(root: &Path, during: impl FnOnce() -> T) -> Result<T, String> {
-    git(
-        root,
-        &[
-            "stash",
-            "push",
-            "--include-untracked",
-            "--quiet",
-            "-m",
-            "vigil verify",
-        ],
-    )?;
+    stash(root, "vigil verify")?;
     let value = during();
     git(root, &["stash", "pop", "--quiet"])?;
     Ok(value)
