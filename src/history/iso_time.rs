@@ -1,5 +1,6 @@
 //! ISO 8601 timestamps as JUnit writers put them (`2024-01-09T07:50:12.664+00:00`,
-//! `2024-01-09T07:50:12.664000`, `...Z`) turned into Unix milliseconds, without a date crate.
+//! `2024-01-09T07:50:12.664000`, `...Z`) turned into Unix milliseconds, and days back into
+//! dates, without a date crate.
 
 /// Unix milliseconds of an ISO 8601 date-time. A time without a zone is taken as UTC (what CI
 /// runners use; older pytest wrote its local time without a zone, and nothing says which).
@@ -23,6 +24,21 @@ fn days_from_date(date: &str) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(year, month, day))
+}
+
+/// Howard Hinnant's `civil_from_days`: days since the epoch → proleptic Gregorian
+/// (year, month, day); the inverse of `days_from_civil`, for showing dates and naming things.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Howard Hinnant's `days_from_civil`: proleptic Gregorian date → days since the epoch.

@@ -29,6 +29,7 @@ pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
 pub use flaky::Flaky;
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};
+pub use iso_time::civil_from_days;
 pub use prune::Retention;
 pub use record::{now_ms, ResultRecord, RunRecord};
 pub use recorder::{result_record, HistoryRecorder};
