@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::diagnose::failure::{Frame, ParsedFailure, Raised, Source};
+use crate::diagnose::failure::{Frame, ParsedFailure, Source};
 
 use super::origin;
 
@@ -56,17 +56,7 @@ pub(super) fn parse(
         given => given,
     };
     let frames = crashed_thread(text, root);
-    ParsedFailure {
-        source,
-        location: frames.last().map(origin::location_of),
-        raised: Raised {
-            exception: None,
-            message: message.to_string(),
-            frames,
-        },
-        chain: vec![],
-        group: vec![],
-    }
+    super::raised_at_innermost(source, None, message.to_string(), frames)
 }
 
 /// The frames of the thread that crashed: the `Current thread` when the dump names one (the

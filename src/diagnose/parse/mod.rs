@@ -21,7 +21,7 @@ mod rust_panic;
 #[cfg(test)]
 mod test_support;
 
-use crate::diagnose::failure::{ParsedFailure, Source};
+use crate::diagnose::failure::{Frame, ParsedFailure, Raised, Source};
 
 /// What a failure is read from.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,27 @@ pub fn parse(input: FailureText<'_>) -> ParsedFailure {
             parsed
         }
         None => typed_message(hint.unwrap_or(Source::Plain), &fallback()),
+    }
+}
+
+/// One exception (no chain, no group), located at its innermost frame: what a single
+/// traceback, a pytest longrepr or a crash dump reads as.
+fn raised_at_innermost(
+    source: Source,
+    exception: Option<String>,
+    message: String,
+    frames: Vec<Frame>,
+) -> ParsedFailure {
+    ParsedFailure {
+        source,
+        location: frames.last().map(origin::location_of),
+        raised: Raised {
+            exception,
+            message,
+            frames,
+        },
+        chain: vec![],
+        group: vec![],
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::diagnose::failure::{Frame, ParsedFailure, Raised, Source};
+use crate::diagnose::failure::{Frame, ParsedFailure, Source};
 
 use super::pytest_exception::{self, exception_line};
 use super::{fixture_error, origin};
@@ -49,17 +49,12 @@ pub(super) fn parse_section(lines: &[&str], root: Option<&str>) -> Option<Parsed
     let (exception, message, syntax_frame) =
         pytest_exception::read(&entries.exception_lines, entries.crash_type, root);
     frames.extend(syntax_frame);
-    Some(ParsedFailure {
-        source: Source::PytestLongrepr,
-        location: frames.last().map(origin::location_of),
-        raised: Raised {
-            exception,
-            message,
-            frames,
-        },
-        chain: vec![],
-        group: vec![],
-    })
+    Some(super::raised_at_innermost(
+        Source::PytestLongrepr,
+        exception,
+        message,
+        frames,
+    ))
 }
 
 /// The long and short styles: frames from the location lines, the `E` lines wherever they are.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::diagnose::failure::{ParsedFailure, Raised, Source};
+use crate::diagnose::failure::{ParsedFailure, Source};
 
 use super::{exception_group, origin};
 
@@ -64,17 +64,12 @@ pub(super) fn parse_block(lines: &[&str], root: Option<&str>) -> Option<ParsedFa
         }
     }
     let (exception, message) = exception_and_message(&lines[exception_at?..]);
-    Some(ParsedFailure {
-        source: Source::PythonTraceback,
-        location: frames.last().map(origin::location_of),
-        raised: Raised {
-            exception,
-            message,
-            frames,
-        },
-        chain: vec![],
-        group: vec![],
-    })
+    Some(super::raised_at_innermost(
+        Source::PythonTraceback,
+        exception,
+        message,
+        frames,
+    ))
 }
 
 /// The exception's type and full message from its lines as printed: the first line says
@@ -111,7 +106,7 @@ pub(super) fn join_message(lines: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::failure::{Link, Origin};
+    use crate::diagnose::failure::{Link, Origin, Raised};
     use crate::diagnose::parse::chain;
 
     const ROOT: Option<&str> = Some("/tmp/vparse/py");
