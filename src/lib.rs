@@ -3,6 +3,7 @@
 //! The pipeline (see DESIGN.md): [`discover`] → [`plan`] → [`execute`] → one [`events`]
 //! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`.
 
+pub mod affected;
 pub mod config;
 pub mod diagnose;
 pub mod discover;

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 pub use profiles::Profile;
 pub use schema::{
-    BreakerTable, DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, Table, TierTable,
+    BreakerTable, DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, StringOrList,
+    Table, TierTable, WatchTable,
 };
 
 use crate::plan::CapabilityConfig;
@@ -101,6 +102,15 @@ impl Loaded {
             .diagnose
             .as_ref()
             .map(|d| d.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// The `[watch]` table (all defaults when absent).
+    pub fn watch(&self) -> WatchTable {
+        self.table
+            .watch
+            .as_ref()
+            .map(|w| w.get_ref().clone())
             .unwrap_or_default()
     }
 
@@ -243,6 +253,7 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
             ("history", profile.history.as_ref().map(|s| s.span())),
             ("diagnose", profile.diagnose.as_ref().map(|s| s.span())),
             ("breaker", profile.breaker.as_ref().map(|s| s.span())),
+            ("watch", profile.watch.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((

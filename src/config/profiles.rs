@@ -1,4 +1,5 @@
-//! Profiles: `default` (the top level of the file), the built-in `ci` and `nightly`, and the
+//! Profiles: `default` (the top level of the file), the built-in `ci`, `nightly` and `watch`
+//! (what `vigil watch` runs with: the default's settings, so its runs are told apart), and the
 //! user's `[profiles.NAME]`, each starting from the one it `inherit`s (default: `default`).
 
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub struct Profile {
     pub retry: Option<Spanned<RetryTable>>,
 }
 
-pub const BUILT_IN: [&str; 3] = ["default", "ci", "nightly"];
+pub const BUILT_IN: [&str; 4] = ["default", "ci", "nightly", "watch"];
 
 /// The gates `ci` and `nightly` start with: integration waits for unit, e2e for integration.
 fn layered_gates() -> BTreeMap<String, Vec<String>> {

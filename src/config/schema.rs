@@ -11,7 +11,7 @@ use crate::plan::CapabilityConfig;
 
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
 /// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`,
-/// `diagnose`, `breaker`) are only valid at the
+/// `diagnose`, `breaker`, `watch`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +41,37 @@ pub struct Table {
     pub history: Option<Spanned<HistoryTable>>,
     pub diagnose: Option<Spanned<DiagnoseTable>>,
     pub breaker: Option<Spanned<BreakerTable>>,
+    pub watch: Option<Spanned<WatchTable>>,
+}
+
+/// `[watch]`: how changed files map to tests, for `vigil watch` and `vigil run --changed`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchTable {
+    /// Glob of changed non-Python files (relative to the config file's directory) → test
+    /// paths they select, e.g. `{ "data/**" = "tests/integration" }`.
+    pub map: Option<Spanned<BTreeMap<String, StringOrList>>>,
+    /// Quiet time after the last file event before a run starts, in milliseconds (default 50).
+    pub debounce_ms: Option<u64>,
+    /// Extra globs (relative to the config file's directory) whose changes are ignored.
+    pub ignore: Option<Vec<String>>,
+}
+
+/// One test path or several.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StringOrList {
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            StringOrList::One(s) => vec![s.clone()],
+            StringOrList::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// `[breaker]`: the circuit breaker for capabilities whose tests keep failing.

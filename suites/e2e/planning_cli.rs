@@ -95,7 +95,7 @@ fn unknown_profile() -> TestResult {
     let text = support::text(&out);
     check(
         text.contains("no profile named `nightlyy`")
-            && text.contains("ci, default, nightly, quick"),
+            && text.contains("ci, default, nightly, quick, watch"),
         || text.clone(),
     )
 }
