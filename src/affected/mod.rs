@@ -10,7 +10,29 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
 use crate::config::Loaded;
+
+mod cache;
+mod facts;
+mod git_changes;
+mod graph;
+mod modules;
+mod non_python;
+mod propagate;
+mod targets;
+#[cfg(test)]
+mod tests;
+mod unit_diff;
+
+use cache::FactsCache;
+use facts::ModuleFacts;
+pub use git_changes::{changes_since, GitError};
+use graph::ImportGraph;
+use propagate::Seeds;
+use targets::Reached;
 
 /// A changed file and what it held before the change.
 #[derive(Debug, Clone)]
@@ -83,19 +105,135 @@ impl Settings {
 /// changed files.
 pub struct Selector {
     settings: Settings,
+    cache: FactsCache,
+    /// The project's Python files and the facts of their content as last read.
+    known: BTreeMap<PathBuf, Arc<ModuleFacts>>,
 }
 
 impl Selector {
+    /// Reads every Python file of the project (from the cache where the content is known).
     pub fn new(settings: Settings) -> Selector {
-        Selector { settings }
-    }
-
-    /// The tests `changes` affect, among `test_files` (what discovery found now).
-    pub fn select(&mut self, changes: &[Change], test_files: &[PathBuf]) -> Selection {
-        let _ = (&self.settings, changes, test_files);
-        Selection {
-            everything: true,
-            ..Selection::default()
+        let mut cache = FactsCache::load(&settings.root);
+        let known = modules::python_files(&settings.root)
+            .into_iter()
+            .filter_map(|path| {
+                let text = read_text(&path)?;
+                let facts = cache.facts(&text);
+                Some((path, facts))
+            })
+            .collect();
+        cache.save();
+        Selector {
+            settings,
+            cache,
+            known,
         }
     }
+
+    /// The tests `changes` affect, among `test_files` (what discovery found now, absolute).
+    pub fn select(&mut self, changes: &[Change], test_files: &[PathBuf]) -> Selection {
+        let mut selection = Selection::default();
+        let (python, other): (Vec<&Change>, Vec<&Change>) = changes
+            .iter()
+            .filter(|c| c.path.starts_with(&self.settings.root))
+            .partition(|c| c.path.extension().is_some_and(|e| e == "py"));
+        for change in other {
+            non_python::select(&self.settings, &change.path, test_files, &mut selection);
+        }
+        if !python.is_empty() {
+            self.select_python(&python, test_files, &mut selection);
+        }
+        self.cache.save();
+        selection
+    }
+
+    fn select_python(&mut self, changes: &[&Change], tests: &[PathBuf], selection: &mut Selection) {
+        let readings: Vec<Reading> = changes.iter().map(|c| self.reread(c)).collect();
+        // Deleted modules stay in this selection's graph under their old reading, so their
+        // importers are still found.
+        let mut project = self.known.clone();
+        for reading in &readings {
+            if let (None, Some(before)) = (&reading.after, &reading.before) {
+                project.insert(reading.path.clone(), Arc::clone(before));
+            }
+        }
+        let files: Vec<PathBuf> = project.keys().cloned().collect();
+        let facts: Vec<Arc<ModuleFacts>> = project.into_values().collect();
+        let mut graph = ImportGraph::new(&self.settings.root, &files, &facts);
+        let mut seeds = Seeds::default();
+        let mut changed = HashSet::new();
+        for reading in &readings {
+            let Some(index) = files.iter().position(|f| *f == reading.path) else {
+                continue;
+            };
+            changed.insert(index);
+            reading.seed(index, &mut seeds);
+        }
+        let affected = propagate::propagate(&facts, &mut graph, &seeds);
+        let mut reached = Reached {
+            root: &self.settings.root,
+            files: &files,
+            facts: &facts,
+            graph: &mut graph,
+            affected: &affected,
+            changed: &changed,
+            import_time: &seeds.import_time,
+        };
+        let (targets, reasons) = targets::python_targets(&mut reached, tests);
+        selection.python.extend(targets);
+        selection.reasons.extend(reasons);
+    }
+
+    /// Reads a changed file again, and remembers the new reading.
+    fn reread(&mut self, change: &Change) -> Reading {
+        let before = match &change.before {
+            Before::Remembered => self.known.get(&change.path).cloned(),
+            Before::Text(text) => Some(Arc::new(facts::read(text))),
+            Before::Absent | Before::Unknown => None,
+        };
+        let after = read_text(&change.path).map(|text| self.cache.facts(&text));
+        match &after {
+            Some(facts) => self.known.insert(change.path.clone(), Arc::clone(facts)),
+            None => self.known.remove(&change.path),
+        };
+        Reading {
+            path: change.path.clone(),
+            before,
+            after,
+        }
+    }
+}
+
+/// One changed module: its reading before (when known) and now (when it still exists).
+struct Reading {
+    path: PathBuf,
+    before: Option<Arc<ModuleFacts>>,
+    after: Option<Arc<ModuleFacts>>,
+}
+
+impl Reading {
+    fn seed(&self, index: usize, seeds: &mut Seeds) {
+        let empty = ModuleFacts::default();
+        let diff = match (&self.before, &self.after) {
+            (Some(before), Some(after)) => unit_diff::diff(before, after),
+            (None, Some(after)) => unit_diff::whole(&empty, after),
+            // Deleted: its old units are the graph's, and every one of them is gone.
+            (Some(before), None) => unit_diff::whole(before, before),
+            (None, None) => unit_diff::whole(&empty, &empty),
+        };
+        seeds.units.extend(diff.changed.iter().map(|&u| (index, u)));
+        seeds
+            .names
+            .extend(diff.removed.into_iter().map(|n| (n, index)));
+        if diff.import_time {
+            seeds.import_time.push(index);
+        }
+    }
+}
+
+/// A file's text; `None` when it is gone or unreadable. Non-UTF-8 bytes are replaced: the
+/// reading of such a file is then opaque or approximate, never an error.
+fn read_text(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }

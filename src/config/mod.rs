@@ -229,10 +229,27 @@ pub fn parse(text: &str, in_pyproject: bool) -> Result<Option<Table>, (usize, St
         toml::from_str(text).map_err(span_err)?
     };
     check_placement(&table)?;
+    check_watch_map(&table)?;
     Ok(Some(table))
 }
 
 /// Project-wide tables belong at the top level, `inherit` in profiles only.
+/// `[watch] map` keys are globs: a bad one is an error at load, not a silent miss later.
+fn check_watch_map(top: &Table) -> Result<(), (usize, String)> {
+    let Some(map) = top.watch.as_ref().and_then(|w| w.get_ref().map.as_ref()) else {
+        return Ok(());
+    };
+    for pattern in map.get_ref().keys() {
+        if let Err(error) = globset::Glob::new(pattern) {
+            return Err((
+                map.span().start,
+                format!("map: {pattern:?} is not a glob: {error}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_placement(top: &Table) -> Result<(), (usize, String)> {
     if let Some(inherit) = &top.inherit {
         return Err((

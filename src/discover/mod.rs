@@ -12,6 +12,8 @@ mod pytest_config;
 pub mod python_source;
 mod walk;
 
+pub use walk::is_virtualenv;
+
 use std::path::{Path, PathBuf};
 
 pub use pytest_config::PytestConfig;

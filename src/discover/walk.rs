@@ -58,6 +58,7 @@ fn enters(dir: &Path, extra: &[PathPattern]) -> bool {
     name != "__pycache__" && !is_virtualenv(dir) && !extra.iter().any(|p| p.matches(dir))
 }
 
-fn is_virtualenv(dir: &Path) -> bool {
+/// A virtualenv (or conda env) directory: never part of the project.
+pub fn is_virtualenv(dir: &Path) -> bool {
     dir.join("pyvenv.cfg").is_file() || dir.join("conda-meta").join("history").is_file()
 }

@@ -1,0 +1,577 @@
+//! What one Python module says about its dependencies, read with ruff's parser: the imports
+//! (static and `importlib` with a literal name), and its top-level units (functions, classes,
+//! methods, other statements) with a hash of each one's text, the names each binds and the
+//! names each refers to.
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ExprContext, PySourceType, Stmt, StmtClassDef, StmtFunctionDef};
+use ruff_text_size::{Ranged, TextRange};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One module's facts; what the cache keeps per file content.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModuleFacts {
+    pub imports: Vec<Import>,
+    pub units: Vec<Unit>,
+    /// `importlib.import_module` / `__import__` with a computed name: the module may import
+    /// any other.
+    pub dynamic_import: bool,
+    /// The source did not parse (or nested too deep to read): nothing inside can be trusted,
+    /// so a change to it counts as a change to everything it defines.
+    pub opaque: bool,
+}
+
+/// An import: `import a.b` (`names` empty), `from a.b import c, d`, `from .. import x` (level 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    pub level: u32,
+    pub module: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnitKind {
+    Function,
+    Class,
+    Method,
+    /// A top-level import statement: what it binds comes from another module.
+    Import,
+    /// Any other top-level statement: it runs when the module is imported.
+    Statement,
+}
+
+/// A top-level piece of a module that changes (and is reached) as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// `func`, `Class`, `Class.method`, or `<line 12>` for a statement.
+    pub name: String,
+    pub kind: UnitKind,
+    /// Module-level names it defines (for a method: its attribute name).
+    pub binds: Vec<String>,
+    /// Hash of its text: the same hash means the same unit.
+    pub hash: u64,
+    /// Names it refers to: variables, attribute names, identifier-like string literals.
+    pub refs: Vec<String>,
+    /// Looks attributes up by computed name (`getattr(x, name)`): it may reach any method.
+    pub dynamic: bool,
+    /// Decorated with `fixture` (pytest's, by any import path).
+    pub fixture: bool,
+    /// 1-based line of its first decorator or keyword.
+    pub line: u32,
+}
+
+/// Nesting beyond this is not read (the module is opaque); real code stays far below.
+const MAX_DEPTH: usize = 2_000;
+/// Deeper than this, the walk runs on a grown stack.
+const SHALLOW_DEPTH: usize = 64;
+
+/// Reads a module's source. Never fails: unreadable source gives an opaque module.
+pub fn read(source: &str) -> ModuleFacts {
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if u32::try_from(source.len()).is_err() {
+        return opaque();
+    }
+    let parsed = ruff_python_parser::parse_unchecked_source(source, PySourceType::Python);
+    if !parsed.errors().is_empty() {
+        return opaque();
+    }
+    let mut reader = ModuleReader {
+        source,
+        lines: LineStarts::new(source),
+        facts: ModuleFacts::default(),
+    };
+    let complete = reader.module(&parsed.syntax().body);
+    if complete {
+        // Dropping recurses once per level (at most MAX_DEPTH, ~128 bytes each).
+        stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, move || drop(parsed));
+        reader.facts
+    } else {
+        // Of unknown depth, only from hostile or generated input: leaking is the safe way out.
+        std::mem::forget(parsed);
+        opaque()
+    }
+}
+
+fn opaque() -> ModuleFacts {
+    ModuleFacts {
+        opaque: true,
+        ..ModuleFacts::default()
+    }
+}
+
+struct ModuleReader<'s> {
+    source: &'s str,
+    lines: LineStarts,
+    facts: ModuleFacts,
+}
+
+impl<'s> ModuleReader<'s> {
+    /// Reads every top-level statement; false when a unit was too deep to read.
+    fn module(&mut self, body: &[Stmt]) -> bool {
+        body.iter().all(|stmt| match stmt {
+            Stmt::FunctionDef(def) => self.function(stmt, def),
+            Stmt::ClassDef(class) => self.class(class),
+            Stmt::Import(_) | Stmt::ImportFrom(_) => self.import(stmt),
+            _ => self.statement(stmt, UnitKind::Statement),
+        })
+    }
+
+    fn function(&mut self, stmt: &Stmt, def: &StmtFunctionDef) -> bool {
+        let mut refs = References::default();
+        refs.visit_stmt_guarded(stmt);
+        self.push(
+            def.name.to_string(),
+            UnitKind::Function,
+            vec![def.name.to_string()],
+            def.range,
+            &[],
+            refs,
+            is_fixture(def),
+        )
+    }
+
+    /// A class is one unit for its header and body statements, and one per method.
+    fn class(&mut self, class: &StmtClassDef) -> bool {
+        let methods: Vec<(&Stmt, &StmtFunctionDef)> = class
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::FunctionDef(def) => Some((s, def)),
+                _ => None,
+            })
+            .collect();
+        let mut refs = References::default();
+        for decorator in &class.decorator_list {
+            refs.visit_expr_guarded(&decorator.expression);
+        }
+        if let Some(arguments) = &class.arguments {
+            for arg in arguments.args.iter() {
+                refs.visit_expr_guarded(arg);
+            }
+            for keyword in arguments.keywords.iter() {
+                refs.visit_expr_guarded(&keyword.value);
+            }
+        }
+        for stmt in class
+            .body
+            .iter()
+            .filter(|s| !matches!(s, Stmt::FunctionDef(_)))
+        {
+            refs.visit_stmt_guarded(stmt);
+        }
+        let cut: Vec<TextRange> = methods.iter().map(|(_, m)| m.range).collect();
+        let name = class.name.to_string();
+        if !self.push(
+            name.clone(),
+            UnitKind::Class,
+            vec![name.clone()],
+            class.range,
+            &cut,
+            refs,
+            false,
+        ) {
+            return false;
+        }
+        methods.into_iter().all(|(stmt, method)| {
+            let mut refs = References::default();
+            refs.visit_stmt_guarded(stmt);
+            self.push(
+                format!("{name}.{}", method.name),
+                UnitKind::Method,
+                vec![method.name.to_string()],
+                method.range,
+                &[],
+                refs,
+                is_fixture(method),
+            )
+        })
+    }
+
+    /// An import binds the names it imports, but those already match by name: it only links
+    /// `b` to `a` for `from m import a as b`, so that is all it binds and refers to.
+    fn import(&mut self, stmt: &Stmt) -> bool {
+        let mut refs = References::default();
+        refs.visit_stmt_guarded(stmt);
+        refs.names.clear();
+        refs.binds.clear();
+        if let Stmt::ImportFrom(from) = stmt {
+            for alias in &from.names {
+                if let Some(asname) = alias.asname.as_ref().filter(|a| **a != alias.name) {
+                    refs.names.insert(alias.name.to_string());
+                    refs.binds.push(asname.to_string());
+                }
+            }
+        }
+        let binds = std::mem::take(&mut refs.binds);
+        let line = self.lines.line(stmt.range().start().to_usize());
+        self.push(
+            format!("<line {line}>"),
+            UnitKind::Import,
+            binds,
+            stmt.range(),
+            &[],
+            refs,
+            false,
+        )
+    }
+
+    fn statement(&mut self, stmt: &Stmt, kind: UnitKind) -> bool {
+        let mut refs = References::default();
+        refs.visit_stmt_guarded(stmt);
+        let binds = std::mem::take(&mut refs.binds);
+        let line = self.lines.line(stmt.range().start().to_usize());
+        self.push(
+            format!("<line {line}>"),
+            kind,
+            binds,
+            stmt.range(),
+            &[],
+            refs,
+            false,
+        )
+    }
+
+    /// Records a unit whose text is `range` less the `cut` ranges (a class's methods).
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: String,
+        kind: UnitKind,
+        binds: Vec<String>,
+        range: TextRange,
+        cut: &[TextRange],
+        refs: References,
+        fixture: bool,
+    ) -> bool {
+        if refs.too_deep {
+            return false;
+        }
+        self.facts.imports.extend(refs.imports);
+        self.facts.dynamic_import |= refs.dynamic_import;
+        let mut names: Vec<String> = refs.names.into_iter().collect();
+        names.sort();
+        self.facts.units.push(Unit {
+            name,
+            kind,
+            binds,
+            hash: text_hash(self.source, range, cut),
+            refs: names,
+            dynamic: refs.dynamic_getattr || refs.dynamic_import,
+            fixture,
+            line: self.lines.line(range.start().to_usize()),
+        });
+        true
+    }
+}
+
+/// `@fixture`, `@pytest.fixture`, `@pytest.fixture(...)`, `@pytest_asyncio.fixture`.
+fn is_fixture(def: &StmtFunctionDef) -> bool {
+    def.decorator_list.iter().any(|d| {
+        let callee = match &d.expression {
+            Expr::Call(call) => &*call.func,
+            other => other,
+        };
+        match callee {
+            Expr::Name(name) => name.id.as_str() == "fixture",
+            Expr::Attribute(attr) => attr.attr.as_str() == "fixture",
+            _ => false,
+        }
+    })
+}
+
+/// The first 8 bytes of SHA-256 over the unit's text without the cut ranges: stable across
+/// vigil versions and machines, so cached facts compare with fresh ones.
+fn text_hash(source: &str, range: TextRange, cut: &[TextRange]) -> u64 {
+    let mut hasher = Sha256::new();
+    let mut at = range.start().to_usize();
+    for hole in cut {
+        hasher.update(&source.as_bytes()[at..hole.start().to_usize()]);
+        at = hole.end().to_usize();
+    }
+    hasher.update(&source.as_bytes()[at..range.end().to_usize()]);
+    let digest = hasher.finalize();
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// Everything one unit refers to, walked to any depth within [`MAX_DEPTH`].
+#[derive(Default)]
+struct References {
+    names: std::collections::BTreeSet<String>,
+    binds: Vec<String>,
+    imports: Vec<Import>,
+    dynamic_getattr: bool,
+    dynamic_import: bool,
+    depth: usize,
+    too_deep: bool,
+}
+
+impl References {
+    fn visit_stmt_guarded(&mut self, stmt: &Stmt) {
+        self.nested(|me| me.stmt(stmt));
+    }
+
+    fn visit_expr_guarded(&mut self, expr: &Expr) {
+        self.nested(|me| me.expr(expr));
+    }
+
+    fn nested(&mut self, walk: impl FnOnce(&mut Self)) {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
+        self.depth += 1;
+        if self.depth > SHALLOW_DEPTH {
+            stacker::maybe_grow(128 * 1024, 1024 * 1024, || walk(self));
+        } else {
+            walk(self);
+        }
+        self.depth -= 1;
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    let dotted = alias.name.to_string();
+                    let bound = match &alias.asname {
+                        Some(asname) => asname.to_string(),
+                        None => dotted.split('.').next().unwrap_or(&dotted).to_string(),
+                    };
+                    self.names.extend(dotted.split('.').map(str::to_string));
+                    self.binds.push(bound);
+                    self.imports.push(Import {
+                        level: 0,
+                        module: dotted,
+                        names: vec![],
+                    });
+                }
+            }
+            Stmt::ImportFrom(from) => {
+                let names: Vec<String> = from.names.iter().map(|a| a.name.to_string()).collect();
+                for alias in &from.names {
+                    let bound = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
+                    self.binds.push(bound);
+                }
+                self.names.extend(names.iter().cloned());
+                self.imports.push(Import {
+                    level: from.level,
+                    module: from
+                        .module
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
+                    names,
+                });
+            }
+            Stmt::FunctionDef(def) => {
+                self.binds.push(def.name.to_string());
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::ClassDef(class) => {
+                self.binds.push(class.name.to_string());
+                visitor::walk_stmt(self, stmt);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Name(name) => {
+                if name.ctx == ExprContext::Store {
+                    self.binds.push(name.id.to_string());
+                }
+                self.names.insert(name.id.to_string());
+            }
+            Expr::Attribute(attr) => {
+                self.names.insert(attr.attr.to_string());
+            }
+            Expr::StringLiteral(literal) => {
+                let text = literal.value.to_str();
+                if is_identifier(text) {
+                    self.names.insert(text.to_string());
+                }
+            }
+            Expr::Call(call) => self.call(call),
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+
+    /// `getattr(x, name)` and `importlib.import_module(name)` / `__import__(name)`.
+    fn call(&mut self, call: &ruff_python_ast::ExprCall) {
+        let callee = match &*call.func {
+            Expr::Name(name) => name.id.as_str(),
+            Expr::Attribute(attr) => attr.attr.as_str(),
+            _ => return,
+        };
+        let first = call.arguments.args.first();
+        let second = call.arguments.args.get(1);
+        let literal = |e: Option<&Expr>| match e {
+            Some(Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
+            _ => None,
+        };
+        match callee {
+            "getattr" | "hasattr" | "setattr" | "delattr" | "attrgetter" | "methodcaller" => {
+                let name = if matches!(callee, "attrgetter" | "methodcaller") {
+                    first
+                } else {
+                    second
+                };
+                if name.is_some() && literal(name).is_none() {
+                    self.dynamic_getattr = true;
+                }
+            }
+            "import_module" | "__import__" => match literal(first) {
+                Some(module) => self.imports.push(relative_literal(&module)),
+                None => self.dynamic_import = true,
+            },
+            _ => {}
+        }
+    }
+}
+
+/// `import_module(".x")` counts dots as `from . import` levels do.
+fn relative_literal(module: &str) -> Import {
+    let level = module.chars().take_while(|c| *c == '.').count();
+    Import {
+        level: level as u32,
+        module: module[level..].to_string(),
+        names: vec![],
+    }
+}
+
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    text.len() <= 80
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl<'a> Visitor<'a> for References {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        self.nested(|me| me.stmt(stmt));
+    }
+
+    /// A parameter's name is how a test asks for a fixture.
+    fn visit_parameter(&mut self, parameter: &'a ruff_python_ast::Parameter) {
+        self.names.insert(parameter.name.to_string());
+        visitor::walk_parameter(self, parameter);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.nested(|me| me.expr(expr));
+    }
+}
+
+/// Byte offset → 1-based line.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(source: &str) -> LineStarts {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineStarts(starts)
+    }
+
+    fn line(&self, offset: usize) -> u32 {
+        self.0.partition_point(|&start| start <= offset) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit<'f>(facts: &'f ModuleFacts, name: &str) -> &'f Unit {
+        facts
+            .units
+            .iter()
+            .find(|u| u.name == name)
+            .unwrap_or_else(|| panic!("no unit {name} in {facts:#?}"))
+    }
+
+    #[test]
+    fn units_bind_and_refer_by_name() {
+        let facts = read(
+            "import os.path\nfrom .lexer import tokenize as tok\n\
+             LIMIT = 3\n\n\
+             def render(x):\n    return tok(x).upper() + helper('name')\n\n\
+             class Env(Base):\n    size = LIMIT\n    def __init__(self):\n        self.load()\n    def load(self):\n        return getattr(self, 'cache')\n",
+        );
+        assert!(
+            unit(&facts, "<line 1>").binds.is_empty(),
+            "names match as they are"
+        );
+        assert_eq!(unit(&facts, "<line 2>").binds, ["tok"]);
+        assert!(unit(&facts, "<line 2>")
+            .refs
+            .contains(&"tokenize".to_string()));
+        assert_eq!(unit(&facts, "<line 3>").binds, ["LIMIT"]);
+        let render = unit(&facts, "render");
+        for name in ["tok", "upper", "helper", "name", "x"] {
+            assert!(render.refs.contains(&name.to_string()), "{name}");
+        }
+        let env = unit(&facts, "Env");
+        assert!(env.refs.contains(&"Base".into()) && env.refs.contains(&"LIMIT".into()));
+        assert!(
+            !env.refs.contains(&"load".into()),
+            "methods are their own units"
+        );
+        assert_eq!(unit(&facts, "Env.__init__").binds, ["__init__"]);
+        assert!(unit(&facts, "Env.load").refs.contains(&"cache".into()));
+        assert!(!unit(&facts, "Env.load").dynamic);
+        assert_eq!(
+            facts.imports,
+            [
+                Import {
+                    level: 0,
+                    module: "os.path".into(),
+                    names: vec![]
+                },
+                Import {
+                    level: 1,
+                    module: "lexer".into(),
+                    names: vec!["tokenize".into()]
+                }
+            ]
+        );
+        assert_eq!(render.line, 5);
+    }
+
+    #[test]
+    fn a_method_body_change_changes_the_method_not_its_class() {
+        let before = read("class C:\n    x = 1\n    def m(self):\n        return 1\n");
+        let after = read("class C:\n    x = 1\n    def m(self):\n        return 2\n");
+        assert_eq!(unit(&before, "C").hash, unit(&after, "C").hash);
+        assert_ne!(unit(&before, "C.m").hash, unit(&after, "C.m").hash);
+    }
+
+    #[test]
+    fn computed_names_are_dynamic_and_literal_imports_are_imports() {
+        let facts = read(
+            "import importlib\n\
+             def visit(self, node):\n    return getattr(self, 'visit_' + node.kind)()\n\
+             def plugin(name):\n    return importlib.import_module(name)\n\
+             def known():\n    return importlib.import_module('pkg.extra')\n",
+        );
+        assert!(unit(&facts, "visit").dynamic);
+        assert!(unit(&facts, "plugin").dynamic);
+        assert!(facts.dynamic_import);
+        assert!(!unit(&facts, "known").dynamic);
+        assert!(facts.imports.iter().any(|i| i.module == "pkg.extra"));
+    }
+
+    #[test]
+    fn fixtures_and_bad_source() {
+        let facts =
+            read("import pytest\n@pytest.fixture(scope='module')\ndef env():\n    return 1\n");
+        assert!(unit(&facts, "env").fixture);
+        assert!(read("def broken(:\n").opaque);
+        let deep = format!("x = {}1{}\n", "[".repeat(5_000), "]".repeat(5_000));
+        assert!(read(&deep).opaque);
+    }
+}
