@@ -1,7 +1,8 @@
 //! vigil: a test orchestrator for Python and Rust code bases.
 //!
 //! The pipeline (see DESIGN.md): [`discover`] → [`plan`] → [`execute`] → one [`events`]
-//! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`.
+//! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`;
+//! [`stress`] repeats it to hunt flaky tests.
 
 pub mod affected;
 pub mod config;
@@ -17,4 +18,5 @@ pub mod report;
 pub mod retry;
 pub mod rollback;
 pub mod session;
+pub mod stress;
 pub mod verify;

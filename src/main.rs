@@ -20,11 +20,13 @@ use vigil::config::{self, Loaded};
 use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
+use vigil::history::HistoryError;
 use vigil::report::{
     render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
 };
-use vigil::session::request::{self, Flags};
+use vigil::session::request::{self, Flags, Resolved};
 use vigil::session::{self, Preview};
+use vigil::stress::{self, Repeat};
 
 #[derive(Parser)]
 #[command(
@@ -129,6 +131,18 @@ struct RunArgs {
     /// Whether a test that passed only on a retry fails the run.
     #[arg(long, value_name = "RESULT", value_parser = ["pass", "fail"])]
     flaky_result: Option<String>,
+    /// Run the selection N times, each a whole run with fresh workers recorded in history as
+    /// one series, then sum up which tests failed how often (hunting flaky tests).
+    #[arg(long, value_name = "N", conflicts_with = "until_fail",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: Option<u32>,
+    /// Run the selection again until a run has a failure (at most --max times).
+    #[arg(long)]
+    until_fail: bool,
+    /// With --until-fail: the most runs (default 100).
+    #[arg(long, value_name = "N", requires = "until_fail",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max: Option<u32>,
 }
 
 #[derive(Args)]
@@ -200,11 +214,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             flags.no_history = args.no_history;
             flags.retries = args.retries;
             flags.flaky_result = args.flaky_result;
+            let repeat = Repeat::from_flags(args.repeat, args.until_fail, args.max);
             run(
                 flags,
                 args.junit,
                 args.verbose,
                 &args.color,
+                repeat,
                 invocation_dir,
                 &loaded,
             )
@@ -271,6 +287,7 @@ fn run(
     junit: Option<PathBuf>,
     verbose: bool,
     color: &str,
+    repeat: Option<Repeat>,
     invocation_dir: PathBuf,
     loaded: &Loaded,
 ) -> Result<ExitCode, Failure> {
@@ -287,16 +304,51 @@ fn run(
     // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
     let cancel = install_signal_handlers();
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
+    let junit = junit.or(resolved.junit.clone());
+    let junit = junit.map(|path| discover::absolute(&invocation_dir, &path));
+    let make = |series: Option<&str>| reporters(&resolved, color, verbose, junit.clone(), series);
+    let outcome = match repeat {
+        Some(repeat) => {
+            let mut stdout = std::io::stdout();
+            let mut in_series = |series: &str| make(Some(series));
+            stress::run_series(
+                &resolved.request,
+                repeat,
+                &mut in_series,
+                &cancel,
+                &mut stdout,
+            )
+            .map_err(|e| (e.exit_code(), e.into()))?
+        }
+        None => {
+            let mut reporters = make(None).map_err(usage)?;
+            session::run(&resolved.request, &mut reporters, &cancel)
+                .map_err(|e| (e.exit_code(), e.into()))?
+        }
+    };
+    if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
+        (&outcome.message, outcome.exit)
+    {
+        eprintln!("vigil: error: {message}");
+    }
+    Ok(outcome.exit)
+}
+
+/// One run's reporters: the terminal, JUnit, and history last (it is written after the files
+/// a person looks at first), as one of `series` when the run is a repetition.
+fn reporters(
+    resolved: &Resolved,
+    color: ColorChoice,
+    verbose: bool,
+    junit: Option<PathBuf>,
+    series: Option<&str>,
+) -> Result<Vec<Box<dyn Reporter>>, HistoryError> {
     let history_path = resolved.request.history.as_ref().map(|h| h.path.clone());
     let terminal = TerminalReporter::stdout(color, verbose).with_history(history_path);
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(terminal)];
-    if let Some(path) = junit.or(resolved.junit) {
-        reporters.push(Box::new(JunitReporter::new(discover::absolute(
-            &invocation_dir,
-            &path,
-        ))));
+    if let Some(path) = junit {
+        reporters.push(Box::new(JunitReporter::new(path)));
     }
-    // History goes last: it is written after the files a person looks at first.
     // A database the user named must open; the default one only costs a warning, so a
     // read-only checkout still runs its tests (as pytest does without its cache).
     let explicit = resolved
@@ -305,19 +357,15 @@ fn run(
         .as_ref()
         .is_some_and(|h| h.explicit);
     match session::recorder(&resolved.request) {
-        Ok(Some(recorder)) => reporters.push(Box::new(recorder)),
+        Ok(Some(recorder)) => match series {
+            Some(series) => reporters.push(Box::new(recorder.in_series(series))),
+            None => reporters.push(Box::new(recorder)),
+        },
         Ok(None) => {}
-        Err(error) if explicit => return Err(usage(error)),
+        Err(error) if explicit => return Err(error),
         Err(error) => eprintln!("vigil: warning: this run is not recorded in history: {error}"),
     }
-    let outcome = session::run(&resolved.request, &mut reporters, &cancel)
-        .map_err(|e| (e.exit_code(), e.into()))?;
-    if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
-        (&outcome.message, outcome.exit)
-    {
-        eprintln!("vigil: error: {message}");
-    }
-    Ok(outcome.exit)
+    Ok(reporters)
 }
 
 /// First Ctrl-C / SIGTERM: stop gracefully (workers get SIGINT, then SIGKILL). Second: exit now.

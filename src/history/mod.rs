@@ -26,7 +26,7 @@ mod window;
 
 pub use durations::HistoryEstimate;
 pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
-pub use flaky::Flaky;
+pub use flaky::{flips, Flaky};
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};
 pub use iso_time::civil_from_days;
@@ -40,7 +40,7 @@ pub use timeline::{RunSummary, TestPoint};
 pub use trends::{
     Change, Regression, Slow, StillFailing, TierRate, TrendOptions, Trends, FINDINGS,
 };
-pub use window::BranchFilter;
+pub use window::{verdict, BranchFilter};
 
 use std::path::{Path, PathBuf};
 

@@ -29,6 +29,8 @@ pub struct RunRecord {
     pub interrupted: bool,
     /// `vigil`, or `junit:FILE` for an imported report.
     pub source: String,
+    /// The series of repetitions (`vigil run --repeat`, `--until-fail`) the run is one of.
+    pub series: Option<String>,
     pub results: Vec<ResultRecord>,
 }
 

@@ -27,6 +27,12 @@ impl HistoryRecorder {
             retention,
         }
     }
+
+    /// Records the run as one of a series of repetitions (`vigil run --repeat`).
+    pub fn in_series(mut self, series: &str) -> HistoryRecorder {
+        self.run.series = Some(series.to_string());
+        self
+    }
 }
 
 impl Reporter for HistoryRecorder {

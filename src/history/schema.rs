@@ -86,6 +86,10 @@ const MIGRATIONS: &[Migration] = &[
     // (`kept`, `rolled_back`, `refused`); notes written by hand have none. Only kept fixes
     // and hand-written notes are recommended again.
     Migration::Sql("ALTER TABLE fixes ADD COLUMN outcome TEXT;"),
+    // 5 (user_version 6): the runs of one `vigil run --repeat` / `--until-fail` share a series
+    // id. They ran the same code, so flakiness counts them as evidence even in a dirty tree.
+    // Older runs, and runs outside a series, have none.
+    Migration::Sql("ALTER TABLE runs ADD COLUMN series TEXT;"),
 ];
 
 /// A step: plain SQL, or Rust for what SQL cannot say (encoding blobs from existing rows).
@@ -246,6 +250,40 @@ mod tests {
             .prepare(&sql)
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("schema")
+    }
+
+    #[test]
+    fn a_migrated_database_keeps_old_runs_out_of_any_series() {
+        use crate::history::RunRecord;
+        for old in 1..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("old.db");
+            old_database(&path, old).expect("old database");
+            let mut store = Store::open(&path).expect("migrated");
+            let run = RunRecord {
+                started_ms: 5000,
+                series: Some("repeat-5000-1".into()),
+                ..RunRecord::default()
+            };
+            let id = store.record(&run).expect("recorded");
+            let series: Vec<(i64, Option<String>)> = store
+                .conn
+                .prepare("SELECT id, series FROM runs ORDER BY id")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .expect("series");
+            let want = [
+                (1, None),
+                (2, None),
+                (id, Some("repeat-5000-1".to_string())),
+            ];
+            assert_eq!(series, want, "from {old}");
+            let latest = store.run(id).expect("query").expect("there");
+            assert_eq!(
+                latest.series.as_deref(),
+                Some("repeat-5000-1"),
+                "from {old}"
+            );
+        }
     }
 
     #[test]

@@ -256,9 +256,9 @@ fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i
     tx.execute(
         "INSERT INTO runs (started_ms, ended_ms, commit_sha, branch, dirty, profile, host,
             selection, tiers, total, passed, failed, errors, skipped, xfailed, xpassed, crashed,
-            timed_out, duration_ms, exit_code, interrupted, source)
+            timed_out, duration_ms, exit_code, interrupted, source, series)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21, ?22)",
+            ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             run.started_ms,
             run.ended_ms,
@@ -282,6 +282,7 @@ fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i
             run.exit_code,
             run.interrupted,
             run.source,
+            run.series,
         ],
     )?;
     Ok(tx.last_insert_rowid())

@@ -28,6 +28,8 @@ pub struct RunSummary {
     pub exit_code: i32,
     pub interrupted: bool,
     pub source: String,
+    /// The series of repetitions (`vigil run --repeat`) the run belongs to.
+    pub series: Option<String>,
 }
 
 /// One result of one test.
@@ -49,7 +51,7 @@ pub struct TestPoint {
 pub(super) const RUN_COLUMNS: &str =
     "id, started_ms, commit_sha, branch, dirty, profile, tiers, total, \
      passed, failed, errors + crashed + timed_out, skipped, duration_ms, exit_code, interrupted, \
-     source";
+     source, series";
 
 impl Store {
     /// The latest `limit` runs, newest first.
@@ -126,6 +128,7 @@ fn run_summary(row: &Row) -> rusqlite::Result<RunSummary> {
         exit_code: row.get(13)?,
         interrupted: row.get(14)?,
         source: row.get(15)?,
+        series: row.get(16)?,
     })
 }
 

@@ -38,11 +38,17 @@ pub struct Point {
 impl Point {
     /// Failed (any failure outcome), passed, or neither (skipped, xfail, ...).
     pub fn verdict(&self) -> Option<bool> {
-        match self.outcome {
-            o if o.is_failure() => Some(false),
-            Outcome::Passed => Some(true),
-            _ => None,
-        }
+        verdict(self.outcome)
+    }
+}
+
+/// Whether an outcome says the test passed (true), failed (false), or neither (skipped,
+/// xfail, ...): what flakiness counts.
+pub fn verdict(outcome: Outcome) -> Option<bool> {
+    match outcome {
+        o if o.is_failure() => Some(false),
+        Outcome::Passed => Some(true),
+        _ => None,
     }
 }
 

@@ -99,7 +99,10 @@ pub fn render_trends(trends: &Trends) -> String {
     );
     out += &section("fixed", &changes(&trends.fixed, "previous run"));
     out += &section("still failing", &still_failing(trends));
-    out += &section("flaky (pass and fail on one commit)", &flaky(trends));
+    out += &section(
+        "flaky (pass and fail on one commit, or in one --repeat series)",
+        &flaky(trends),
+    );
     out += &section("duration regressions", &regressions(trends));
     out += &section(
         "slowest tests (median, recent window)",
@@ -194,12 +197,14 @@ fn flaky(trends: &Trends) -> String {
         .flaky
         .iter()
         .map(|f| {
-            let commits: Vec<String> = f.commits.iter().map(|c| commit(Some(c), None)).collect();
+            let commits = f.commits.iter().map(|c| commit(Some(c), None));
+            // A series id says where the evidence came from when no clean commit does.
+            let found_in: Vec<String> = commits.chain(f.series.iter().cloned()).collect();
             vec![
                 f.test.clone(),
                 format!("{:.2}", f.flip_rate),
                 format!("{}/{}", f.passes, f.results),
-                commits.join(","),
+                found_in.join(","),
             ]
         })
         .collect();

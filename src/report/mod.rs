@@ -6,6 +6,7 @@ mod history_tables;
 pub mod html;
 mod junit;
 mod plan;
+mod stress;
 mod summary;
 mod terminal;
 mod text_table;
@@ -14,6 +15,7 @@ pub use diagnosis::{render_groups, GroupView};
 pub use history_tables::{render_runs, render_timeline, render_trends};
 pub use junit::{junit_names, JunitReporter};
 pub use plan::{render_plan, render_tier_counts};
+pub use stress::{render_repeat_header, render_stress_summary};
 pub use summary::render_summary;
 pub use terminal::{ColorChoice, TerminalReporter};
 

@@ -7,6 +7,7 @@ mod native;
 mod planning;
 mod processes;
 mod retries;
+mod stress;
 mod verify;
 
 use libtest_mimic::Trial;
@@ -23,5 +24,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(diagnosis::trials());
     trials.extend(retries::trials());
     trials.extend(verify::trials());
+    trials.extend(stress::trials());
     trials
 }

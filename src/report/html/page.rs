@@ -287,7 +287,8 @@ fn flaky(data: &ReportData) -> String {
         .flaky
         .iter()
         .map(|f| {
-            let commits: Vec<String> = f.commits.iter().map(|c| code(&short(c))).collect();
+            let commits = f.commits.iter().map(|c| code(&short(c)));
+            let commits: Vec<String> = commits.chain(f.series.iter().map(|s| code(s))).collect();
             vec![
                 code(&f.test),
                 escape(f.tier.as_deref().unwrap_or("")),
@@ -299,7 +300,7 @@ fn flaky(data: &ReportData) -> String {
         .collect();
     format!(
         "<section id=\"flaky\">\n<h2>Flaky tests</h2>\n<p class=\"note\">Passed and failed on the \
-         same commit. Flip rate: verdict changes per result over the window.</p>\n{}</section>\n",
+         same commit, or in one <code>--repeat</code> series. Flip rate: verdict changes per result over the window.</p>\n{}</section>\n",
         table(&["test", "tier", "flip rate", "passed", "commits"], rows)
     )
 }
