@@ -67,6 +67,18 @@ enum Command {
     Snapshot(SnapshotArgs),
 }
 
+impl Command {
+    /// The test selection of the commands that run or list tests.
+    fn selection_mut(&mut self) -> Option<&mut Selection> {
+        match self {
+            Command::Run(args) => Some(&mut args.selection),
+            Command::List(args) => Some(&mut args.selection),
+            Command::Plan(args) => Some(&mut args.selection),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Args)]
 struct Selection {
     /// Files, directories or node ids, as for pytest; `native:crate::binary::test` ids (or
@@ -94,6 +106,13 @@ struct Selection {
     /// Python interpreter to run pytest with (default: VIGIL_PYTHON, config, .venv, python3).
     #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
+    /// Only the tests that the work tree's changes since HEAD (committed, staged, unstaged,
+    /// untracked) can affect, by the import graph.
+    #[arg(long)]
+    changed: bool,
+    /// With --changed: changes since this revision rather than HEAD (implies --changed).
+    #[arg(long, value_name = "REV")]
+    since: Option<String>,
     /// Arguments handed to pytest as they are.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pytest_args: Vec<OsString>,
@@ -207,7 +226,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
     let loaded = config::load(&invocation_dir).map_err(usage)?;
     let history = cli.history;
-    match cli.command {
+    let mut command = cli.command;
+    if let Some(selection) = command.selection_mut() {
+        if (selection.changed || selection.since.is_some())
+            && !cli::changed::narrow(
+                &mut selection.paths,
+                selection.since.as_deref(),
+                &invocation_dir,
+                &loaded,
+            )?
+        {
+            return Ok(ExitCode::NoTestsCollected);
+        }
+    }
+    match command {
         Command::Run(args) => {
             let mut flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
             flags.history = history;

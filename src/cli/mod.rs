@@ -2,6 +2,7 @@
 //! an exit code and a message, output formats, the history commands, `vigil diagnose` and
 //! `vigil snapshot`.
 
+pub mod changed;
 pub mod diagnose;
 pub mod history;
 pub mod snapshot;
