@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
+use vigil::affected::{Before, Change, Selection, Selector, Settings};
 use vigil::config::Loaded;
 use vigil::diagnose::groups;
 use vigil::diagnose::Diagnosis;
@@ -18,7 +19,7 @@ use vigil::events::{Event, TestResult};
 use vigil::exit::ExitCode;
 use vigil::history::{now_ms, Store};
 use vigil::report::Reporter;
-use vigil::rollback::SnapshotStore;
+use vigil::rollback::{Diff, SnapshotStore};
 use vigil::session::{self, request, HistorySettings};
 use vigil::verify::{self, patch, working_tree, Fix, TestOutcome, Verdict};
 
@@ -190,7 +191,10 @@ fn attempt(
         reason: String::new(),
         fix: fix.describe(),
         touched: touched.iter().map(|p| p.display().to_string()).collect(),
-        selection: verify::selection(&targets.tests, &touched, root),
+        selection: verify::selection(
+            &targets.tests,
+            &affected(&store, &snapshot.id, &diff, root, invocation_dir, loaded)?,
+        ),
         results: vec![],
         snapshot: Some(snapshot.id.clone()),
         restored: None,
@@ -230,6 +234,45 @@ fn attempt(
         }
     }
     Ok(verdict)
+}
+
+/// The tests the fix's changes can affect; a file's text before the fix comes from the
+/// snapshot taken before it was applied.
+fn affected(
+    store: &SnapshotStore,
+    id: &str,
+    diff: &Diff,
+    root: &Path,
+    invocation_dir: &Path,
+    loaded: &Loaded,
+) -> Result<Selection, Failure> {
+    let mut changes = Vec::new();
+    for path in diff.modified.iter().chain(&diff.deleted) {
+        let before = match store.file_bytes(id, path) {
+            Ok(Some(bytes)) => Before::Text(String::from_utf8_lossy(&bytes).into_owned()),
+            _ => Before::Unknown,
+        };
+        changes.push(Change {
+            path: root.join(path),
+            before,
+        });
+    }
+    changes.extend(diff.added.iter().map(|path| Change {
+        path: root.join(path),
+        before: Before::Absent,
+    }));
+    let discovery = vigil::discover::discover(invocation_dir, &[]).map_err(usage)?;
+    let tests: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
+    let settings = Settings::from_config(loaded, &discovery.config.rootdir);
+    let mut selection = Selector::new(settings).select(&changes, &tests);
+    // As the failing ids are written, so one test is not named twice.
+    let prefix = format!("{}/", invocation_dir.display());
+    for target in &mut selection.python {
+        if let Some(relative) = target.strip_prefix(&prefix) {
+            *target = relative.to_string();
+        }
+    }
+    Ok(selection)
 }
 
 /// Back to the snapshot. A work-tree fix is stashed rather than overwritten: the tree goes

@@ -182,6 +182,24 @@ impl SnapshotStore {
         self.load(id)
     }
 
+    /// The bytes a regular file had in snapshot `id` (`path` relative to the root); `None`
+    /// when the snapshot does not hold it as a file.
+    pub fn file_bytes(&self, id: &str, path: &Path) -> Result<Option<Vec<u8>>, RollbackError> {
+        let manifest = self.load(id)?;
+        let wanted = path.to_string_lossy();
+        let entry = manifest
+            .entries
+            .iter()
+            .find(|e| e.kind == Kind::File && e.path == wanted);
+        let Some(digest) = entry.and_then(|e| e.digest.as_deref()) else {
+            return Ok(None);
+        };
+        let blob = self.blobs.path(digest);
+        std::fs::read(&blob)
+            .map(Some)
+            .map_err(io_err("read", &blob))
+    }
+
     fn load(&self, id: &str) -> Result<Manifest, RollbackError> {
         let id = ids::resolve(&self.ids()?, id)?;
         Manifest::read(&self.manifest_path(&id))

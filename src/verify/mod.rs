@@ -7,10 +7,11 @@
 pub mod patch;
 pub mod working_tree;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::affected::Selection;
 use crate::diagnose::{Category, Diagnosis};
 use crate::events::Outcome;
 
@@ -106,15 +107,16 @@ pub fn refusal(
     })
 }
 
-/// The paths to run: the failing test ids, then each touched file's directory (its tests).
-pub fn selection(failing: &[String], touched: &[PathBuf], root: &Path) -> Vec<String> {
+/// The paths to run: the failing test ids, then the tests the touched files affect by the
+/// import graph. Empty (so: every test) when the selection cannot place a change.
+pub fn selection(failing: &[String], affected: &Selection) -> Vec<String> {
+    if affected.everything {
+        return Vec::new();
+    }
     let mut paths: Vec<String> = failing.to_vec();
-    for file in touched {
-        let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
-        let dir = dir.map_or_else(|| root.to_path_buf(), |d| root.join(d));
-        let shown = dir.to_string_lossy().into_owned();
-        if dir.is_dir() && !paths.contains(&shown) {
-            paths.push(shown);
+    for path in affected.paths() {
+        if !paths.contains(&path) {
+            paths.push(path);
         }
     }
     paths
@@ -156,17 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn the_selection_is_the_failures_then_the_changed_directories() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("app")).expect("dir");
-        let touched = [PathBuf::from("app/calc.py"), PathBuf::from("app/more.py")];
-        let got = selection(&["tests/t.py::test_a".into()], &touched, dir.path());
-        assert_eq!(
-            got,
-            [
-                "tests/t.py::test_a".to_string(),
-                dir.path().join("app").to_string_lossy().into_owned()
-            ]
-        );
+    fn the_selection_is_the_failures_then_the_affected_tests() {
+        let affected = Selection {
+            python: vec!["tests/t.py::test_a".into(), "tests/u.py::test_b".into()],
+            native: vec!["native:".into()],
+            ..Selection::default()
+        };
+        let got = selection(&["tests/t.py::test_a".into()], &affected);
+        assert_eq!(got, ["tests/t.py::test_a", "tests/u.py::test_b", "native:"]);
+        let everything = Selection {
+            everything: true,
+            ..affected
+        };
+        assert!(selection(&["tests/t.py::test_a".into()], &everything).is_empty());
     }
 }

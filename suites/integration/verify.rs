@@ -61,6 +61,14 @@ fn keep_and_roll_back() -> TestResult {
         bad["verdict"] == "rolled_back" && bad["restored"] == true,
         || format!("the bad patch is rolled back: {bad:#}"),
     )?;
+    // It changes add and sub: the failing test, and the test of sub it affects.
+    let both = serde_json::json!([
+        "tests/test_calc.py::test_add",
+        "tests/test_calc.py::test_sub"
+    ]);
+    check(bad["selection"] == both, || {
+        format!("the bad patch selects both tests: {bad:#}")
+    })?;
     check(tree(dir.path())? == before, || {
         "the tree is byte-identical after the rollback".to_string()
     })?;
@@ -68,9 +76,14 @@ fn keep_and_roll_back() -> TestResult {
     let passed = good["results"]
         .as_array()
         .map_or(0, |r| r.iter().filter(|t| t["outcome"] == "passed").count());
-    check(good["verdict"] == "kept" && passed == 2, || {
+    // It changes add only: test_sub cannot be affected, and does not run.
+    check(good["verdict"] == "kept" && passed == 1, || {
         format!("the good patch is kept: {good:#}")
     })?;
+    check(
+        good["selection"] == serde_json::json!(["tests/test_calc.py::test_add"]),
+        || format!("the good patch selects the failing test only: {good:#}"),
+    )?;
     check(tree(dir.path())? != before, || {
         "the kept fix stays in the tree".to_string()
     })?;
