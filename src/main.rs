@@ -113,6 +113,10 @@ struct Selection {
     /// With --changed: changes since this revision rather than HEAD (implies --changed).
     #[arg(long, value_name = "REV")]
     since: Option<String>,
+    /// With --changed: say on stderr why each test was selected (the chain of names from the
+    /// change to the test).
+    #[arg(long)]
+    explain: bool,
     /// Arguments handed to pytest as they are.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pytest_args: Vec<OsString>,
@@ -232,6 +236,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             && !cli::changed::narrow(
                 &mut selection.paths,
                 selection.since.as_deref(),
+                selection.explain,
                 &invocation_dir,
                 &loaded,
             )?

@@ -53,12 +53,32 @@ pub struct Unit {
     pub hash: u64,
     /// Names it refers to: variables, attribute names, identifier-like string literals.
     pub refs: Vec<String>,
-    /// Looks attributes up by computed name (`getattr(x, name)`): it may reach any method.
-    pub dynamic: bool,
-    /// Decorated with `fixture` (pytest's, by any import path).
-    pub fixture: bool,
+    /// The identifier-like words inside its other strings (not docstrings): in a test,
+    /// `"{{ x|upper }}"` calls a filter by name. Only read for test modules, where such
+    /// strings are inputs; elsewhere they are mostly messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<String>,
+    /// Looks attributes up by computed name (`getattr(self, "visit_" + kind)`): the literal
+    /// start of each name ("" when unknown). It may reach any method so named.
+    pub getattr_prefixes: Vec<String>,
+    /// Imports a module by computed name: it may load any module.
+    pub computed_import: bool,
+    /// For a top-level `NAME = {"key": value, ...}`: a registry looked up by key, so an entry
+    /// is reached by its key (in templates, configs, other strings), not by the table's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<Entry>,
+    /// Runs for the tests in its scope without being named by them: an autouse fixture or a
+    /// `pytest_*` hook.
+    pub implicit: bool,
     /// 1-based line of its first decorator or keyword.
     pub line: u32,
+}
+
+/// One `"key": value` of a registry table, with the names its value refers to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub key: String,
+    pub refs: Vec<String>,
 }
 
 /// Nesting beyond this is not read (the module is opaque); real code stays far below.
@@ -120,14 +140,15 @@ impl<'s> ModuleReader<'s> {
     fn function(&mut self, stmt: &Stmt, def: &StmtFunctionDef) -> bool {
         let mut refs = References::default();
         refs.visit_stmt_guarded(stmt);
+        let (binds, implicit) = function_traits(def);
         self.push(
             def.name.to_string(),
             UnitKind::Function,
-            vec![def.name.to_string()],
+            binds,
             def.range,
             &[],
             refs,
-            is_fixture(def),
+            implicit,
         )
     }
 
@@ -176,14 +197,15 @@ impl<'s> ModuleReader<'s> {
         methods.into_iter().all(|(stmt, method)| {
             let mut refs = References::default();
             refs.visit_stmt_guarded(stmt);
+            let (binds, implicit) = function_traits(method);
             self.push(
                 format!("{name}.{}", method.name),
                 UnitKind::Method,
-                vec![method.name.to_string()],
+                binds,
                 method.range,
                 &[],
                 refs,
-                is_fixture(method),
+                implicit,
             )
         })
     }
@@ -217,6 +239,9 @@ impl<'s> ModuleReader<'s> {
     }
 
     fn statement(&mut self, stmt: &Stmt, kind: UnitKind) -> bool {
+        if let Some(complete) = self.registry(stmt) {
+            return complete;
+        }
         let mut refs = References::default();
         refs.visit_stmt_guarded(stmt);
         let binds = std::mem::take(&mut refs.binds);
@@ -232,6 +257,49 @@ impl<'s> ModuleReader<'s> {
         )
     }
 
+    /// `NAME = {"key": value, ...}` (all keys string literals): one entry per key; `None`
+    /// for any other statement.
+    fn registry(&mut self, stmt: &Stmt) -> Option<bool> {
+        let Stmt::Assign(assign) = stmt else {
+            return None;
+        };
+        let (Some(Expr::Name(target)), [_]) = (assign.targets.first(), &assign.targets[..]) else {
+            return None;
+        };
+        let Expr::Dict(dict) = &*assign.value else {
+            return None;
+        };
+        let mut entries = Vec::new();
+        for item in dict.iter() {
+            let Some(Expr::StringLiteral(key)) = &item.key else {
+                return None;
+            };
+            let mut refs = References::default();
+            refs.visit_expr_guarded(&item.value);
+            if refs.too_deep {
+                return Some(false);
+            }
+            entries.push(Entry {
+                key: key.value.to_str().to_string(),
+                refs: refs.names.into_iter().collect(),
+            });
+        }
+        let line = self.lines.line(stmt.range().start().to_usize());
+        let complete = self.push(
+            format!("<line {line}>"),
+            UnitKind::Statement,
+            vec![target.id.to_string()],
+            stmt.range(),
+            &[],
+            References::default(),
+            false,
+        );
+        if let Some(unit) = self.facts.units.last_mut() {
+            unit.entries = entries;
+        }
+        Some(complete)
+    }
+
     /// Records a unit whose text is `range` less the `cut` ranges (a class's methods).
     #[allow(clippy::too_many_arguments)]
     fn push(
@@ -242,13 +310,15 @@ impl<'s> ModuleReader<'s> {
         range: TextRange,
         cut: &[TextRange],
         refs: References,
-        fixture: bool,
+        implicit: bool,
     ) -> bool {
         if refs.too_deep {
             return false;
         }
         self.facts.imports.extend(refs.imports);
         self.facts.dynamic_import |= refs.dynamic_import;
+        let names_set = refs.names.clone();
+        let refs_has = |set: &std::collections::BTreeSet<String>, w: &String| set.contains(w);
         let mut names: Vec<String> = refs.names.into_iter().collect();
         names.sort();
         self.facts.units.push(Unit {
@@ -257,27 +327,48 @@ impl<'s> ModuleReader<'s> {
             binds,
             hash: text_hash(self.source, range, cut),
             refs: names,
-            dynamic: refs.dynamic_getattr || refs.dynamic_import,
-            fixture,
+            words: refs
+                .words
+                .into_iter()
+                .filter(|w| !refs_has(&names_set, w))
+                .collect(),
+            getattr_prefixes: refs.getattr_prefixes,
+            computed_import: refs.dynamic_import,
+            entries: Vec::new(),
+            implicit,
             line: self.lines.line(range.start().to_usize()),
         });
         true
     }
 }
 
-/// `@fixture`, `@pytest.fixture`, `@pytest.fixture(...)`, `@pytest_asyncio.fixture`.
-fn is_fixture(def: &StmtFunctionDef) -> bool {
-    def.decorator_list.iter().any(|d| {
-        let callee = match &d.expression {
-            Expr::Call(call) => &*call.func,
-            other => other,
+/// The names a function binds (its own, and a fixture's `name=`), and whether it runs
+/// without being named (an autouse fixture, a `pytest_*` hook).
+fn function_traits(def: &StmtFunctionDef) -> (Vec<String>, bool) {
+    let mut binds = vec![def.name.to_string()];
+    let mut implicit = def.name.starts_with("pytest_");
+    for decorator in &def.decorator_list {
+        let (callee, call) = match &decorator.expression {
+            Expr::Call(call) => (&*call.func, Some(call)),
+            other => (other, None),
         };
-        match callee {
+        let is_fixture = match callee {
             Expr::Name(name) => name.id.as_str() == "fixture",
             Expr::Attribute(attr) => attr.attr.as_str() == "fixture",
             _ => false,
+        };
+        let keywords = call.filter(|_| is_fixture).map(|c| &c.arguments.keywords);
+        for keyword in keywords.into_iter().flatten() {
+            match (keyword.arg.as_deref(), &keyword.value) {
+                (Some("name"), Expr::StringLiteral(s)) => binds.push(s.value.to_str().to_string()),
+                // `autouse=False` is the default; anything else may be true.
+                (Some("autouse"), Expr::BooleanLiteral(b)) => implicit |= b.value,
+                (Some("autouse"), _) => implicit = true,
+                _ => {}
+            }
         }
-    })
+    }
+    (binds, implicit)
 }
 
 /// The first 8 bytes of SHA-256 over the unit's text without the cut ranges: stable across
@@ -298,9 +389,10 @@ fn text_hash(source: &str, range: TextRange, cut: &[TextRange]) -> u64 {
 #[derive(Default)]
 struct References {
     names: std::collections::BTreeSet<String>,
+    words: std::collections::BTreeSet<String>,
     binds: Vec<String>,
     imports: Vec<Import>,
-    dynamic_getattr: bool,
+    getattr_prefixes: Vec<String>,
     dynamic_import: bool,
     depth: usize,
     too_deep: bool,
@@ -331,6 +423,8 @@ impl References {
 
     fn stmt(&mut self, stmt: &Stmt) {
         match stmt {
+            // A docstring (or any bare string statement) is prose, not code.
+            Stmt::Expr(e) if e.value.is_string_literal_expr() => {}
             Stmt::Import(import) => {
                 for alias in &import.names {
                     let dotted = alias.name.to_string();
@@ -387,10 +481,13 @@ impl References {
             Expr::Attribute(attr) => {
                 self.names.insert(attr.attr.to_string());
             }
+            // Names inside strings reach code too: `"{{ x|upper }}"` calls a filter by name.
             Expr::StringLiteral(literal) => {
                 let text = literal.value.to_str();
                 if is_identifier(text) {
                     self.names.insert(text.to_string());
+                } else {
+                    self.words(text);
                 }
             }
             Expr::Call(call) => self.call(call),
@@ -413,14 +510,15 @@ impl References {
             _ => None,
         };
         match callee {
-            "getattr" | "hasattr" | "setattr" | "delattr" | "attrgetter" | "methodcaller" => {
+            // Only lookups that can call what they find (setattr and hasattr do not).
+            "getattr" | "attrgetter" | "methodcaller" => {
                 let name = if matches!(callee, "attrgetter" | "methodcaller") {
                     first
                 } else {
                     second
                 };
-                if name.is_some() && literal(name).is_none() {
-                    self.dynamic_getattr = true;
+                if let Some(name) = name.filter(|n| literal(Some(n)).is_none()) {
+                    self.getattr_prefixes.push(literal_start(name));
                 }
             }
             "import_module" | "__import__" => match literal(first) {
@@ -429,6 +527,44 @@ impl References {
             },
             _ => {}
         }
+    }
+}
+
+impl References {
+    /// The identifier-like words of a string, up to a bound per string.
+    fn words(&mut self, text: &str) {
+        let words = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| is_identifier(w))
+            .take(MAX_WORDS);
+        self.words.extend(words.map(str::to_string));
+    }
+}
+
+/// Words taken from one string literal.
+const MAX_WORDS: usize = 200;
+
+/// The literal start of a computed name: `"visit_" + kind` and `f"visit_{kind}"` give
+/// `visit_`; anything else "" (could be any name).
+fn literal_start(name: &Expr) -> String {
+    match name {
+        Expr::BinOp(op) => match &*op.left {
+            Expr::StringLiteral(s) => s.value.to_str().to_string(),
+            left => literal_start(left),
+        },
+        Expr::FString(f) => {
+            let text = f.value.iter().next().and_then(|part| match part {
+                ruff_python_ast::FStringPart::Literal(l) => Some(l.value.to_string()),
+                ruff_python_ast::FStringPart::FString(f) => f
+                    .elements
+                    .iter()
+                    .next()
+                    .and_then(|e| e.as_literal())
+                    .map(|l| l.value.to_string()),
+            });
+            text.unwrap_or_default()
+        }
+        _ => String::new(),
     }
 }
 
@@ -523,7 +659,7 @@ mod tests {
         );
         assert_eq!(unit(&facts, "Env.__init__").binds, ["__init__"]);
         assert!(unit(&facts, "Env.load").refs.contains(&"cache".into()));
-        assert!(!unit(&facts, "Env.load").dynamic);
+        assert!(unit(&facts, "Env.load").getattr_prefixes.is_empty());
         assert_eq!(
             facts.imports,
             [
@@ -558,18 +694,44 @@ mod tests {
              def plugin(name):\n    return importlib.import_module(name)\n\
              def known():\n    return importlib.import_module('pkg.extra')\n",
         );
-        assert!(unit(&facts, "visit").dynamic);
-        assert!(unit(&facts, "plugin").dynamic);
+        assert_eq!(unit(&facts, "visit").getattr_prefixes, ["visit_"]);
+        assert!(unit(&facts, "plugin").computed_import);
         assert!(facts.dynamic_import);
-        assert!(!unit(&facts, "known").dynamic);
+        assert!(!unit(&facts, "known").computed_import);
         assert!(facts.imports.iter().any(|i| i.module == "pkg.extra"));
+        let f = read("def v(self, n):\n    return getattr(self, f'do_{n}')\n");
+        assert_eq!(unit(&f, "v").getattr_prefixes, ["do_"]);
+        let any = read("def v(self, n):\n    return getattr(self, n)\n");
+        assert_eq!(unit(&any, "v").getattr_prefixes, [""]);
+    }
+
+    #[test]
+    fn a_table_of_string_keys_is_a_registry_and_strings_hold_names() {
+        let facts = read(
+            "FILTERS = {'upper': do_upper, 'lower': str.lower}\n\
+             def t():\n    return render('{{ x|upper }}')\n",
+        );
+        let table = unit(&facts, "<line 1>");
+        assert_eq!(table.binds, ["FILTERS"]);
+        assert!(table.refs.is_empty());
+        assert_eq!(table.entries[0].key, "upper");
+        assert_eq!(table.entries[0].refs, ["do_upper"]);
+        assert!(unit(&facts, "t").words.contains(&"upper".to_string()));
+        let documented = read("def f():\n    '''Calls upper.'''\n    return 1\n");
+        assert!(unit(&documented, "f").words.is_empty());
     }
 
     #[test]
     fn fixtures_and_bad_source() {
-        let facts =
-            read("import pytest\n@pytest.fixture(scope='module')\ndef env():\n    return 1\n");
-        assert!(unit(&facts, "env").fixture);
+        let facts = read(
+            "import pytest\n@pytest.fixture(scope='module')\ndef env():\n    return 1\n\
+             @pytest.fixture(autouse=True, name='db')\ndef _db():\n    pass\n\
+             def pytest_configure(config):\n    pass\n",
+        );
+        assert!(!unit(&facts, "env").implicit);
+        assert!(unit(&facts, "_db").implicit);
+        assert_eq!(unit(&facts, "_db").binds, ["_db", "db"]);
+        assert!(unit(&facts, "pytest_configure").implicit);
         assert!(read("def broken(:\n").opaque);
         let deep = format!("x = {}1{}\n", "[".repeat(5_000), "]".repeat(5_000));
         assert!(read(&deep).opaque);

@@ -10,6 +10,9 @@ use super::facts::ModuleFacts;
 use super::modules::ModuleIndex;
 
 pub struct ImportGraph {
+    /// Files some other project module imports by name (not only by a computed name, nor as
+    /// a conftest).
+    named: Vec<bool>,
     /// file → files importing it.
     importers: Vec<Vec<usize>>,
     /// origin → every file that reaches it (itself included), computed when first asked.
@@ -23,9 +26,6 @@ impl ImportGraph {
             .iter()
             .zip(facts)
             .map(|(file, facts)| {
-                if facts.dynamic_import {
-                    return (0..files.len()).collect();
-                }
                 let mut to: Vec<usize> = facts
                     .imports
                     .iter()
@@ -36,6 +36,17 @@ impl ImportGraph {
                 to
             })
             .collect();
+        let mut named = vec![false; files.len()];
+        for (from, to) in edges.iter().enumerate() {
+            for &target in to.iter().filter(|&&t| t != from) {
+                named[target] = true;
+            }
+        }
+        for (from, facts) in facts.iter().enumerate() {
+            if facts.dynamic_import {
+                edges[from] = (0..files.len()).collect();
+            }
+        }
         add_conftest_edges(files, &mut edges);
         let mut importers = vec![Vec::new(); files.len()];
         for (from, to) in edges.iter().enumerate() {
@@ -44,9 +55,15 @@ impl ImportGraph {
             }
         }
         ImportGraph {
+            named,
             importers,
             reached_by: HashMap::new(),
         }
+    }
+
+    /// Whether another project module imports `file` by name.
+    pub fn imported_by_name(&self, file: usize) -> bool {
+        self.named[file]
     }
 
     /// Whether `file` imports `origin`, directly or transitively (or is it).

@@ -135,7 +135,7 @@ impl Selector {
         let mut selection = Selection::default();
         let (python, other): (Vec<&Change>, Vec<&Change>) = changes
             .iter()
-            .filter(|c| c.path.starts_with(&self.settings.root))
+            .filter(|c| c.path.starts_with(&self.settings.root) && !is_scratch(&c.path))
             .partition(|c| c.path.extension().is_some_and(|e| e == "py"));
         for change in other {
             non_python::select(&self.settings, &change.path, test_files, &mut selection);
@@ -168,8 +168,10 @@ impl Selector {
             };
             changed.insert(index);
             reading.seed(index, &mut seeds);
+            seeds.unimported |= !graph.imported_by_name(index) && !is_test_module(&reading.path);
         }
-        let affected = propagate::propagate(&facts, &mut graph, &seeds);
+        let test_modules: Vec<bool> = files.iter().map(|f| is_test_module(f)).collect();
+        let affected = propagate::propagate(&facts, &test_modules, &mut graph, &seeds);
         let mut reached = Reached {
             root: &self.settings.root,
             files: &files,
@@ -229,6 +231,20 @@ impl Reading {
             seeds.import_time.push(index);
         }
     }
+}
+
+/// Test modules and conftests are loaded by pytest, never imported by computed name.
+fn is_test_module(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name == "conftest.py" || name.starts_with("test_") || name.ends_with("_test.py")
+}
+
+/// vigil's own state and Python's caches: written by running tests, never a reason to run any.
+fn is_scratch(path: &Path) -> bool {
+    path.components().any(|c| {
+        let part = c.as_os_str();
+        part == ".vigil" || part == "__pycache__" || part == ".pytest_cache" || part == ".git"
+    })
 }
 
 /// A file's text; `None` when it is gone or unreadable. Non-UTF-8 bytes are replaced: the

@@ -1,6 +1,6 @@
 //! From changed units to every affected unit: a unit is affected when it refers to a name that
-//! an affected unit binds, and its module reaches (imports, transitively) the module where that
-//! name was bound. Names, not resolved symbols: attribute calls (`obj.render()`) cannot be
+//! an affected unit binds, and its module and the module where that name was bound are
+//! related by imports. Names, not resolved symbols: attribute calls (`obj.render()`) cannot be
 //! resolved statically, so a name stands for every definition of it the module can reach.
 
 use std::collections::{HashMap, HashSet};
@@ -18,114 +18,172 @@ pub struct Seeds {
     pub names: Vec<(String, usize)>,
     /// Files whose import-time code changed: everything that imports them is affected.
     pub import_time: Vec<usize>,
+    /// A changed module that no project module imports by name: only an import by computed
+    /// name (a plugin loader) can reach it.
+    pub unimported: bool,
 }
 
-impl Seeds {
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty() && self.names.is_empty() && self.import_time.is_empty()
-    }
+/// (file, unit) pairs the change can reach, each with why (`None` for a seed).
+pub type AffectedUnits = HashMap<(usize, usize), Option<Cause>>;
+
+/// Why a unit is affected: the name it refers to and the affected unit that binds it (`None`
+/// when the name's unit was removed, or the unit is reached by a computed name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub name: String,
+    pub from: Option<(usize, usize)>,
 }
 
-/// (file, unit) pairs the change can reach.
-pub type AffectedUnits = HashSet<(usize, usize)>;
-
+/// `test_modules[file]`: the file is a test module or conftest (pytest calls its functions,
+/// no project code does).
 pub fn propagate(
     facts: &[Arc<ModuleFacts>],
+    test_modules: &[bool],
     graph: &mut ImportGraph,
     seeds: &Seeds,
 ) -> AffectedUnits {
     let mut state = State {
         facts,
-        affected: HashSet::new(),
+        test_modules,
+        affected: HashMap::new(),
         origins: HashMap::new(),
+        keyed: HashSet::new(),
         hidden: Vec::new(),
         referenced: referenced_names(facts),
+        unimported: seeds.unimported,
     };
     for (name, file) in &seeds.names {
-        state.bind(name, *file);
+        state.bind(name, *file, None);
     }
     for &(file, unit) in &seeds.units {
-        state.add(file, unit);
+        state.add(file, unit, None);
     }
-    let anything = !seeds.is_empty();
-    while state.sweep(graph, anything) {}
+    while state.sweep(graph) {}
     state.affected
 }
 
 struct State<'f> {
     facts: &'f [Arc<ModuleFacts>],
+    test_modules: &'f [bool],
     affected: AffectedUnits,
-    /// name → files where an affected unit binds it.
-    origins: HashMap<String, Vec<usize>>,
-    /// Files of affected methods nothing names: only reached by computed `getattr`.
-    hidden: Vec<usize>,
+    /// name → where an affected unit binds it: (file, unit), no unit for a removed one.
+    origins: HashMap<String, Vec<(usize, Option<usize>)>>,
+    /// Registry entries (file, unit, entry) whose key is bound.
+    keyed: HashSet<(usize, usize, usize)>,
+    /// Affected methods nothing names, with their file: only `getattr` by a computed name
+    /// reaches them (`visit_` + the node's class name).
+    hidden: Vec<String>,
     /// Names some unit refers to.
     referenced: HashSet<&'f str>,
+    unimported: bool,
 }
 
 impl State<'_> {
-    fn bind(&mut self, name: &str, file: usize) {
+    fn bind(&mut self, name: &str, file: usize, unit: Option<usize>) {
         let origins = self.origins.entry(name.to_string()).or_default();
-        if !origins.contains(&file) {
-            origins.push(file);
+        if !origins.iter().any(|(f, _)| *f == file) {
+            origins.push((file, unit));
         }
     }
 
-    fn add(&mut self, file: usize, index: usize) {
-        if !self.affected.insert((file, index)) {
+    fn add(&mut self, file: usize, index: usize, cause: Option<Cause>) {
+        if self.affected.contains_key(&(file, index)) {
             return;
         }
+        self.affected.insert((file, index), cause);
         let unit = &self.facts[file].units[index];
         for name in &unit.binds {
-            self.bind(name, file);
-            if unit.kind == UnitKind::Method && !self.referenced.contains(name.as_str()) {
-                self.hidden.push(file);
-            }
+            self.bind(name, file, Some(index));
         }
-        // Special methods run through the class (`C()`, `x == y`, `for a in c`).
-        if unit.kind == UnitKind::Method && is_dunder(&unit.binds[0]) {
+        if unit.kind != UnitKind::Method {
+            return;
+        }
+        let method = unit.binds[0].as_str();
+        if is_dunder(method) {
+            // Special methods run through the class (`C()`, `x == y`, `for a in c`).
             if let Some((class, _)) = unit.name.split_once('.') {
-                self.bind(class, file);
+                self.bind(class, file, Some(index));
             }
+        } else if !self.referenced.contains(method) && !self.test_modules[file] {
+            self.hidden.push(method.to_string());
         }
     }
 
-    /// One pass over every unit; true when it found a new affected one.
-    fn sweep(&mut self, graph: &mut ImportGraph, anything: bool) -> bool {
+    /// One pass over every unit; true when it found a new affected unit or registry key.
+    fn sweep(&mut self, graph: &mut ImportGraph) -> bool {
         let mut found = Vec::new();
+        let mut keys = Vec::new();
         for (file, facts) in self.facts.iter().enumerate() {
             for (index, unit) in facts.units.iter().enumerate() {
-                if !self.affected.contains(&(file, index))
-                    && self.hit(graph, file, facts, unit, anything)
-                {
-                    found.push((file, index));
+                if self.affected.contains_key(&(file, index)) {
+                    continue;
+                }
+                if let Some(cause) = self.hit(graph, file, unit) {
+                    found.push((file, index, cause));
+                }
+                for (entry, item) in unit.entries.iter().enumerate() {
+                    if !self.keyed.contains(&(file, index, entry))
+                        && self.named(graph, file, &item.refs).is_some()
+                    {
+                        keys.push((file, index, entry));
+                    }
                 }
             }
         }
-        let grew = !found.is_empty();
-        for (file, index) in found {
-            self.add(file, index);
+        let grew = !found.is_empty() || !keys.is_empty();
+        for (file, index, entry) in keys {
+            self.keyed.insert((file, index, entry));
+            let key = self.facts[file].units[index].entries[entry].key.clone();
+            self.bind(&key, file, Some(index));
+        }
+        for (file, index, cause) in found {
+            self.add(file, index, Some(cause));
         }
         grew
     }
 
-    fn hit(
-        &self,
-        graph: &mut ImportGraph,
-        file: usize,
-        facts: &ModuleFacts,
-        unit: &Unit,
-        anything: bool,
-    ) -> bool {
-        let named = unit.refs.iter().any(|name| {
-            self.origins
-                .get(name)
-                .is_some_and(|origins| origins.iter().any(|&o| related(graph, file, o)))
-        });
-        // A dispatcher by computed name reaches methods of subclasses it never imports.
-        named
-            || (unit.dynamic && facts.dynamic_import && anything)
-            || (unit.dynamic && !self.hidden.is_empty())
+    /// Why the unit is affected, if it is.
+    fn hit(&self, graph: &mut ImportGraph, file: usize, unit: &Unit) -> Option<Cause> {
+        if let Some(cause) = self.named(graph, file, &unit.refs) {
+            return Some(cause);
+        }
+        if self.test_modules[file] {
+            if let Some(cause) = self.named(graph, file, &unit.words) {
+                return Some(cause);
+            }
+        }
+        // A dispatcher by computed name reaches methods of subclasses it never imports, and a
+        // computed import reaches modules nothing imports by name.
+        let dispatched = unit
+            .getattr_prefixes
+            .iter()
+            .find_map(|prefix| self.hidden.iter().find(|m| m.starts_with(prefix.as_str())));
+        if let Some(method) = dispatched {
+            return Some(Cause {
+                name: format!("getattr by a computed name, e.g. {method}"),
+                from: None,
+            });
+        }
+        (unit.computed_import && self.unimported).then(|| Cause {
+            name: "an import by a computed name".to_string(),
+            from: None,
+        })
+    }
+
+    /// The first of `refs` bound by an affected unit of a related module.
+    fn named(&self, graph: &mut ImportGraph, file: usize, refs: &[String]) -> Option<Cause> {
+        for name in refs {
+            let Some(origins) = self.origins.get(name) else {
+                continue;
+            };
+            if let Some(&(origin, from)) = origins.iter().find(|(o, _)| related(graph, file, *o)) {
+                return Some(Cause {
+                    name: name.clone(),
+                    from: from.map(|u| (origin, u)),
+                });
+            }
+        }
+        None
     }
 }
 
@@ -144,6 +202,9 @@ fn referenced_names(facts: &[Arc<ModuleFacts>]) -> HashSet<&str> {
     facts
         .iter()
         .flat_map(|f| &f.units)
-        .flat_map(|u| u.refs.iter().map(String::as_str))
+        .flat_map(|u| {
+            let entries = u.entries.iter().flat_map(|e| &e.refs);
+            u.refs.iter().chain(entries).map(String::as_str)
+        })
         .collect()
 }

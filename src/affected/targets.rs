@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::facts::{ModuleFacts, UnitKind};
 use super::graph::ImportGraph;
-use super::propagate::AffectedUnits;
+use super::propagate::{AffectedUnits, Cause};
 use crate::discover::python_source;
 
 /// What the propagation left, over the project's files.
@@ -26,7 +26,7 @@ pub struct Reached<'a> {
 /// Node ids or whole files (absolute) among `tests`, with one reason line per target.
 pub fn python_targets(reached: &mut Reached, tests: &[PathBuf]) -> (Vec<String>, Vec<String>) {
     let mut by_file: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &(file, unit) in reached.affected {
+    for &(file, unit) in reached.affected.keys() {
         by_file.entry(file).or_default().push(unit);
     }
     let mut targets = Vec::new();
@@ -42,11 +42,9 @@ pub fn python_targets(reached: &mut Reached, tests: &[PathBuf]) -> (Vec<String>,
             }
             None => {
                 let units = by_file.get(&index).map_or(&[][..], Vec::as_slice);
-                for id in node_ids(test, &reached.facts[index], units) {
-                    reasons.push(format!(
-                        "{}: uses changed code",
-                        shown(reached.root, Path::new(&id))
-                    ));
+                for (id, unit) in node_ids(test, &reached.facts[index], units) {
+                    let chain = chain(reached, (index, unit));
+                    reasons.push(format!("{}: {chain}", shown(reached.root, Path::new(&id))));
                     targets.push(id);
                 }
             }
@@ -71,36 +69,67 @@ fn whole_file_reason(
             return Some(format!("imports {file}, whose top-level code changed"));
         }
     }
+    // Fixtures a test names reach it by name; these reach every test in their scope.
     for (&file, units) in by_file {
         let is_conftest = reached.files[file].ends_with("conftest.py");
-        let fixture = units.iter().any(|&u| reached.facts[file].units[u].fixture);
-        let module_level = file == test
-            && units
-                .iter()
-                .any(|&u| reached.facts[file].units[u].kind == UnitKind::Statement);
-        if module_level || ((is_conftest || fixture) && reached.graph.reaches(test, file)) {
+        let (mut implicit, mut module_level) = (false, false);
+        for unit in units.iter().map(|&u| &reached.facts[file].units[u]) {
+            implicit |= unit.implicit;
+            module_level |= unit.kind == UnitKind::Statement;
+        }
+        let scoped = implicit || (is_conftest && module_level);
+        if (file == test && module_level) || (scoped && reached.graph.reaches(test, file)) {
             let file = shown(root, &reached.files[file]);
             return Some(format!(
-                "a fixture, hook or module-level code in {file} changed"
+                "an autouse fixture, hook or module-level code in {file} is affected"
             ));
         }
     }
     None
 }
 
-/// The node ids of the affected units that are tests, or their class, or the whole file when
-/// the static reading of it is not sure of its tests.
-fn node_ids(test: &Path, facts: &ModuleFacts, units: &[usize]) -> Vec<String> {
+/// How the change reaches a unit: `test_x → render → Env.__init__ (app/env.py) → …`, up to
+/// the changed unit.
+fn chain(reached: &Reached, mut at: (usize, usize)) -> String {
+    let mut steps: Vec<String> = Vec::new();
+    for _ in 0..12 {
+        let unit = &reached.facts[at.0].units[at.1];
+        steps.push(format!(
+            "{} ({})",
+            unit.name,
+            shown(reached.root, &reached.files[at.0])
+        ));
+        match reached.affected.get(&at).cloned().flatten() {
+            Some(Cause {
+                from: Some(from),
+                name,
+            }) => {
+                steps.push(format!("`{name}`"));
+                at = from;
+            }
+            Some(Cause { name, from: None }) => {
+                steps.push(name);
+                break;
+            }
+            None => break,
+        }
+    }
+    format!("uses changed code: {}", steps.join(" → "))
+}
+
+/// The node ids of the affected units that are tests (with the unit that made each), or their
+/// class, or the whole file when the static reading of it is not sure of its tests.
+fn node_ids(test: &Path, facts: &ModuleFacts, units: &[usize]) -> Vec<(String, usize)> {
     if units.is_empty() {
         return vec![];
     }
     let file = test.to_string_lossy();
     let scan = match python_source::scan_file(test) {
         Ok(scan) if scan.caveats.is_empty() => scan,
-        _ => return vec![file.into_owned()],
+        _ => return vec![(file.into_owned(), units[0])],
     };
     let collected: HashSet<&str> = scan.tests.iter().map(|t| t.name.as_str()).collect();
-    let mut ids: Vec<String> = Vec::new();
+    let mut ids: Vec<(String, usize)> = Vec::new();
     for &index in units {
         let unit = &facts.units[index];
         let id = match unit.name.split_once('.') {
@@ -122,10 +151,10 @@ fn node_ids(test: &Path, facts: &ModuleFacts, units: &[usize]) -> Vec<String> {
             // Helpers reach the tests that call them through the propagation.
             None => continue,
         };
-        ids.push(format!("{file}::{id}"));
+        ids.push((format!("{file}::{id}"), index));
     }
     ids.sort();
-    ids.dedup();
+    ids.dedup_by(|a, b| a.0 == b.0);
     ids
 }
 

@@ -13,6 +13,8 @@ const FILES: &[(&str, &str)] = &[
          def push(self, x):\n        self.total = add(self.total, x)\n",
     ),
     ("app/text.py", "def shout(s):\n    return s.upper()\n"),
+    // Imported by no module: only `plugins.load` (a computed import) can reach it.
+    ("app/extra.py", "def hello():\n    return 1\n"),
     (
         "app/plugins.py",
         "import importlib\n\n\ndef load(name):\n    return importlib.import_module(name)\n",
@@ -116,29 +118,24 @@ fn a_function_body_selects_the_tests_that_call_it_and_no_others() {
     let project = Project::new();
     let mut selector = project.selector(&[]);
     let mul = project.edit(&mut selector, "app/calc.py", "a * b", "a * b + 0");
-    // test_load imports by computed name: it may reach anything, so it is always in.
-    assert_eq!(
-        project.shown(&mul),
-        [
-            "tests/test_calc.py::test_mul",
-            "tests/test_plugins.py::test_load"
-        ]
-    );
+    assert_eq!(project.shown(&mul), ["tests/test_calc.py::test_mul"]);
     // add is called by Acc.push, which the conftest fixture's test calls by attribute.
     let add = project.edit(&mut selector, "app/calc.py", "a + b", "b + a");
     assert_eq!(
         project.shown(&add),
         [
             "tests/test_acc.py::test_push",
-            "tests/test_calc.py::test_add",
-            "tests/test_plugins.py::test_load"
+            "tests/test_calc.py::test_add"
         ]
     );
+    // A module nothing imports by name is reached by the computed import in plugins.load.
+    let extra = project.edit(&mut selector, "app/extra.py", "return 1", "return 2");
+    assert_eq!(project.shown(&extra), ["tests/test_plugins.py::test_load"]);
     assert!(!add.everything && add.native.is_empty());
 }
 
 #[test]
-fn top_level_code_conftests_and_deletions_select_whole_files() {
+fn top_level_code_and_deletions_select_whole_files_and_fixtures_their_users() {
     let project = Project::new();
     let mut selector = project.selector(&[]);
     let top = project.edit(
@@ -157,8 +154,17 @@ fn top_level_code_conftests_and_deletions_select_whole_files() {
         "return Acc()",
         "made = Acc()\n    return made",
     );
+    // A fixture reaches the tests that ask for it by name...
+    assert_eq!(project.shown(&conftest), ["tests/test_acc.py::test_push"]);
+    // ...code a conftest runs at import reaches every test under it.
+    let top = project.edit(
+        &mut selector,
+        "tests/conftest.py",
+        "import pytest",
+        "import pytest\nLIMIT = 1",
+    );
     assert_eq!(
-        project.shown(&conftest),
+        project.shown(&top),
         [
             "tests/test_acc.py",
             "tests/test_calc.py",
@@ -179,11 +185,7 @@ fn a_test_file_edit_selects_that_file() {
     let project = Project::new();
     let mut selector = project.selector(&[]);
     let edited = project.edit(&mut selector, "other/test_other.py", "pass", "assert True");
-    // test_load imports by computed name, so any change can reach it.
-    assert_eq!(
-        project.shown(&edited),
-        ["other/test_other.py", "tests/test_plugins.py::test_load"]
-    );
+    assert_eq!(project.shown(&edited), ["other/test_other.py"]);
 }
 
 #[test]
@@ -194,13 +196,7 @@ fn text_from_git_is_compared_like_a_remembered_reading() {
     std::fs::write(&path, before.replace("upper()", "upper().strip()")).unwrap();
     let mut selector = project.selector(&[]);
     let selected = project.select(&mut selector, "app/text.py", Before::Text(before));
-    assert_eq!(
-        project.shown(&selected),
-        [
-            "tests/test_plugins.py::test_load",
-            "tests/test_text.py::test_shout"
-        ]
-    );
+    assert_eq!(project.shown(&selected), ["tests/test_text.py::test_shout"]);
     let unknown = project.select(&mut selector, "app/text.py", Before::Unknown);
     assert_eq!(
         project.shown(&unknown),

@@ -14,6 +14,7 @@ use super::{usage, Failure};
 pub fn narrow(
     paths: &mut Vec<String>,
     since: Option<&str>,
+    explain: bool,
     invocation_dir: &Path,
     loaded: &Loaded,
 ) -> Result<bool, Failure> {
@@ -29,6 +30,11 @@ pub fn narrow(
     let selection = Selector::new(settings).select(&changes, &tests);
     let rev = since.unwrap_or("HEAD");
     eprintln!("vigil: {}", summary(&selection, changes.len(), rev));
+    if explain {
+        for reason in &selection.reasons {
+            eprintln!("  {reason}");
+        }
+    }
     if selection.everything {
         return Ok(true);
     }
