@@ -51,11 +51,14 @@ pub struct Unit {
     pub binds: Vec<String>,
     /// Hash of its text: the same hash means the same unit.
     pub hash: u64,
-    /// Names it refers to: variables, attribute names, identifier-like string literals.
+    /// Variables it reads that are not its own locals, and names it imports.
     pub refs: Vec<String>,
-    /// The identifier-like words inside its other strings (not docstrings): in a test,
-    /// `"{{ x|upper }}"` calls a filter by name. Only read for test modules, where such
-    /// strings are inputs; elsewhere they are mostly messages.
+    /// Attribute names it uses (`x.render`), and identifier-like strings (`getattr(x,
+    /// "render")`): the only ways to reach a method.
+    pub attrs: Vec<String>,
+    /// Names that count in test modules only: parameter names (a test asks for a fixture by
+    /// one) and the identifier-like words inside strings other than docstrings (in a test,
+    /// `"{{ x|upper }}"` calls a filter by name; elsewhere strings are mostly messages).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<String>,
     /// Looks attributes up by computed name (`getattr(self, "visit_" + kind)`): the literal
@@ -216,6 +219,7 @@ impl<'s> ModuleReader<'s> {
         let mut refs = References::default();
         refs.visit_stmt_guarded(stmt);
         refs.names.clear();
+        refs.loads.clear();
         refs.binds.clear();
         if let Stmt::ImportFrom(from) = stmt {
             for alias in &from.names {
@@ -281,7 +285,12 @@ impl<'s> ModuleReader<'s> {
             }
             entries.push(Entry {
                 key: key.value.to_str().to_string(),
-                refs: refs.names.into_iter().collect(),
+                refs: refs
+                    .names
+                    .into_iter()
+                    .chain(refs.loads)
+                    .chain(refs.attrs)
+                    .collect(),
             });
         }
         let line = self.lines.line(stmt.range().start().to_usize());
@@ -317,21 +326,31 @@ impl<'s> ModuleReader<'s> {
         }
         self.facts.imports.extend(refs.imports);
         self.facts.dynamic_import |= refs.dynamic_import;
-        let names_set = refs.names.clone();
-        let refs_has = |set: &std::collections::BTreeSet<String>, w: &String| set.contains(w);
-        let mut names: Vec<String> = refs.names.into_iter().collect();
-        names.sort();
+        // In a function, a name assigned or taken as a parameter is local: it refers to no
+        // module-level definition (unless declared global).
+        let scoped = matches!(kind, UnitKind::Function | UnitKind::Method);
+        let mut names = refs.names;
+        for loaded in refs.loads {
+            let local = scoped && refs.locals.contains(&loaded) && !refs.globals.contains(&loaded);
+            if !local {
+                names.insert(loaded);
+            }
+        }
+        let words: Vec<String> = refs
+            .words
+            .into_iter()
+            .filter(|w| !names.contains(w) && !refs.attrs.contains(w))
+            .collect();
+        let names: Vec<String> = names.into_iter().collect();
+        let attrs: Vec<String> = refs.attrs.into_iter().collect();
         self.facts.units.push(Unit {
             name,
             kind,
             binds,
             hash: text_hash(self.source, range, cut),
             refs: names,
-            words: refs
-                .words
-                .into_iter()
-                .filter(|w| !refs_has(&names_set, w))
-                .collect(),
+            attrs,
+            words,
             getattr_prefixes: refs.getattr_prefixes,
             computed_import: refs.dynamic_import,
             entries: Vec::new(),
@@ -388,7 +407,16 @@ fn text_hash(source: &str, range: TextRange, cut: &[TextRange]) -> u64 {
 /// Everything one unit refers to, walked to any depth within [`MAX_DEPTH`].
 #[derive(Default)]
 struct References {
+    /// Imported names.
     names: std::collections::BTreeSet<String>,
+    /// Attribute names and identifier strings.
+    attrs: std::collections::BTreeSet<String>,
+    /// Variables read.
+    loads: std::collections::BTreeSet<String>,
+    /// Variables assigned or taken as parameters.
+    locals: std::collections::BTreeSet<String>,
+    /// Declared `global` or `nonlocal`: assigned, but not local.
+    globals: std::collections::BTreeSet<String>,
     words: std::collections::BTreeSet<String>,
     binds: Vec<String>,
     imports: Vec<Import>,
@@ -462,6 +490,12 @@ impl References {
                 self.binds.push(def.name.to_string());
                 visitor::walk_stmt(self, stmt);
             }
+            Stmt::Global(global) => self
+                .globals
+                .extend(global.names.iter().map(|n| n.to_string())),
+            Stmt::Nonlocal(nonlocal) => self
+                .globals
+                .extend(nonlocal.names.iter().map(|n| n.to_string())),
             Stmt::ClassDef(class) => {
                 self.binds.push(class.name.to_string());
                 visitor::walk_stmt(self, stmt);
@@ -473,19 +507,22 @@ impl References {
     fn expr(&mut self, expr: &Expr) {
         match expr {
             Expr::Name(name) => {
-                if name.ctx == ExprContext::Store {
-                    self.binds.push(name.id.to_string());
+                let id = name.id.to_string();
+                if name.ctx == ExprContext::Load {
+                    self.loads.insert(id);
+                } else {
+                    self.binds.push(id.clone());
+                    self.locals.insert(id);
                 }
-                self.names.insert(name.id.to_string());
             }
             Expr::Attribute(attr) => {
-                self.names.insert(attr.attr.to_string());
+                self.attrs.insert(attr.attr.to_string());
             }
             // Names inside strings reach code too: `"{{ x|upper }}"` calls a filter by name.
             Expr::StringLiteral(literal) => {
                 let text = literal.value.to_str();
                 if is_identifier(text) {
-                    self.names.insert(text.to_string());
+                    self.attrs.insert(text.to_string());
                 } else {
                     self.words(text);
                 }
@@ -592,9 +629,11 @@ impl<'a> Visitor<'a> for References {
         self.nested(|me| me.stmt(stmt));
     }
 
-    /// A parameter's name is how a test asks for a fixture.
+    /// A parameter's name is how a test asks for a fixture (kept with the words, which count
+    /// in test modules only: elsewhere a parameter is just a local name).
     fn visit_parameter(&mut self, parameter: &'a ruff_python_ast::Parameter) {
-        self.names.insert(parameter.name.to_string());
+        self.words.insert(parameter.name.to_string());
+        self.locals.insert(parameter.name.to_string());
         visitor::walk_parameter(self, parameter);
     }
 
@@ -648,17 +687,29 @@ mod tests {
             .contains(&"tokenize".to_string()));
         assert_eq!(unit(&facts, "<line 3>").binds, ["LIMIT"]);
         let render = unit(&facts, "render");
-        for name in ["tok", "upper", "helper", "name", "x"] {
+        for name in ["tok", "helper"] {
             assert!(render.refs.contains(&name.to_string()), "{name}");
         }
+        for name in ["upper", "name"] {
+            assert!(render.attrs.contains(&name.to_string()), "{name}");
+        }
+        assert!(
+            !render.refs.contains(&"x".to_string()),
+            "a parameter is local"
+        );
+        let local =
+            read("class P:\n    def __init__(self, complete=None):\n        self._c = complete\n");
+        assert!(!unit(&local, "P.__init__")
+            .refs
+            .contains(&"complete".to_string()));
         let env = unit(&facts, "Env");
         assert!(env.refs.contains(&"Base".into()) && env.refs.contains(&"LIMIT".into()));
         assert!(
-            !env.refs.contains(&"load".into()),
+            !env.attrs.contains(&"load".into()),
             "methods are their own units"
         );
         assert_eq!(unit(&facts, "Env.__init__").binds, ["__init__"]);
-        assert!(unit(&facts, "Env.load").refs.contains(&"cache".into()));
+        assert!(unit(&facts, "Env.load").attrs.contains(&"cache".into()));
         assert!(unit(&facts, "Env.load").getattr_prefixes.is_empty());
         assert_eq!(
             facts.imports,

@@ -62,12 +62,22 @@ pub fn propagate(
     state.affected
 }
 
+/// Where an affected name is bound.
+#[derive(Clone, Copy)]
+struct Origin {
+    file: usize,
+    /// `None` for a removed unit.
+    unit: Option<usize>,
+    /// A method's name: reached as an attribute (or a string), never as a variable.
+    attribute: bool,
+}
+
 struct State<'f> {
     facts: &'f [Arc<ModuleFacts>],
     test_modules: &'f [bool],
     affected: AffectedUnits,
-    /// name → where an affected unit binds it: (file, unit), no unit for a removed one.
-    origins: HashMap<String, Vec<(usize, Option<usize>)>>,
+    /// name → where an affected unit binds it.
+    origins: HashMap<String, Vec<Origin>>,
     /// Registry entries (file, unit, entry) whose key is bound.
     keyed: HashSet<(usize, usize, usize)>,
     /// Affected methods nothing names, with their file: only `getattr` by a computed name
@@ -80,9 +90,21 @@ struct State<'f> {
 
 impl State<'_> {
     fn bind(&mut self, name: &str, file: usize, unit: Option<usize>) {
+        let attribute = unit.is_some_and(|u| self.facts[file].units[u].kind == UnitKind::Method);
+        self.push_origin(name, file, unit, attribute);
+    }
+
+    fn push_origin(&mut self, name: &str, file: usize, unit: Option<usize>, attribute: bool) {
         let origins = self.origins.entry(name.to_string()).or_default();
-        if !origins.iter().any(|(f, _)| *f == file) {
-            origins.push((file, unit));
+        if !origins
+            .iter()
+            .any(|o| o.file == file && o.attribute == attribute)
+        {
+            origins.push(Origin {
+                file,
+                unit,
+                attribute,
+            });
         }
     }
 
@@ -102,7 +124,7 @@ impl State<'_> {
         if is_dunder(method) {
             // Special methods run through the class (`C()`, `x == y`, `for a in c`).
             if let Some((class, _)) = unit.name.split_once('.') {
-                self.bind(class, file, Some(index));
+                self.push_origin(class, file, Some(index), false);
             }
         } else if !self.referenced.contains(method) && !self.test_modules[file] {
             self.hidden.push(method.to_string());
@@ -123,7 +145,7 @@ impl State<'_> {
                 }
                 for (entry, item) in unit.entries.iter().enumerate() {
                     if !self.keyed.contains(&(file, index, entry))
-                        && self.named(graph, file, &item.refs).is_some()
+                        && self.named(graph, file, &item.refs, true).is_some()
                     {
                         keys.push((file, index, entry));
                     }
@@ -144,13 +166,17 @@ impl State<'_> {
 
     /// Why the unit is affected, if it is.
     fn hit(&self, graph: &mut ImportGraph, file: usize, unit: &Unit) -> Option<Cause> {
-        if let Some(cause) = self.named(graph, file, &unit.refs) {
-            return Some(cause);
-        }
-        if self.test_modules[file] {
-            if let Some(cause) = self.named(graph, file, &unit.words) {
-                return Some(cause);
-            }
+        let words = if self.test_modules[file] {
+            &unit.words[..]
+        } else {
+            &[]
+        };
+        let found = self
+            .named(graph, file, &unit.refs, false)
+            .or_else(|| self.named(graph, file, &unit.attrs, true))
+            .or_else(|| self.named(graph, file, words, true));
+        if found.is_some() {
+            return found;
         }
         // A dispatcher by computed name reaches methods of subclasses it never imports, and a
         // computed import reaches modules nothing imports by name.
@@ -170,16 +196,27 @@ impl State<'_> {
         })
     }
 
-    /// The first of `refs` bound by an affected unit of a related module.
-    fn named(&self, graph: &mut ImportGraph, file: usize, refs: &[String]) -> Option<Cause> {
-        for name in refs {
+    /// The first of `names` bound by an affected unit of a related module; methods count
+    /// only when the names are attribute-like (`x.name`, strings).
+    fn named(
+        &self,
+        graph: &mut ImportGraph,
+        file: usize,
+        names: &[String],
+        attributes: bool,
+    ) -> Option<Cause> {
+        for name in names {
             let Some(origins) = self.origins.get(name) else {
                 continue;
             };
-            if let Some(&(origin, from)) = origins.iter().find(|(o, _)| related(graph, file, *o)) {
+            let origin = origins
+                .iter()
+                .filter(|o| attributes || !o.attribute)
+                .find(|o| related(graph, file, o.file));
+            if let Some(origin) = origin {
                 return Some(Cause {
                     name: name.clone(),
-                    from: from.map(|u| (origin, u)),
+                    from: origin.unit.map(|u| (origin.file, u)),
                 });
             }
         }
@@ -204,7 +241,11 @@ fn referenced_names(facts: &[Arc<ModuleFacts>]) -> HashSet<&str> {
         .flat_map(|f| &f.units)
         .flat_map(|u| {
             let entries = u.entries.iter().flat_map(|e| &e.refs);
-            u.refs.iter().chain(entries).map(String::as_str)
+            u.refs
+                .iter()
+                .chain(&u.attrs)
+                .chain(entries)
+                .map(String::as_str)
         })
         .collect()
 }
