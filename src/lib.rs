@@ -15,5 +15,6 @@ pub mod python;
 pub mod report;
 pub mod retry;
 pub mod rollback;
+pub mod schedule;
 pub mod session;
 pub mod verify;
