@@ -12,6 +12,7 @@ mod cli;
 
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
+use cli::schedule::ScheduleArgs;
 use cli::snapshot::SnapshotArgs;
 use cli::verify::VerifyArgs;
 use cli::{json_format, print_json, usage, Failure};
@@ -47,6 +48,8 @@ struct Cli {
 enum Command {
     /// Run tests.
     Run(RunArgs),
+    /// Run tests again and again: --every 30m, --at 02:00 or --cron "0 2 * * *" (local time).
+    Schedule(ScheduleArgs),
     /// List test files (--files), test ids, or counts per tier (--by-tier).
     List(ListArgs),
     /// Show what a run would do, without running anything: order, workers, skips and why.
@@ -65,7 +68,7 @@ enum Command {
     Snapshot(SnapshotArgs),
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Selection {
     /// Files, directories or node ids, as for pytest; `native:crate::binary::test` ids (or
     /// prefixes of them) select native tests.
@@ -97,7 +100,7 @@ struct Selection {
     pytest_args: Vec<OsString>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct RunArgs {
     #[command(flatten)]
     selection: Selection,
@@ -195,20 +198,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     let history = cli.history;
     match cli.command {
         Command::Run(args) => {
-            let mut flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
-            flags.history = history;
-            flags.no_history = args.no_history;
-            flags.retries = args.retries;
-            flags.flaky_result = args.flaky_result;
-            run(
-                flags,
-                args.junit,
-                args.verbose,
-                &args.color,
-                invocation_dir,
-                &loaded,
-            )
+            // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
+            let cancel = install_signal_handlers();
+            run_command(args, history, invocation_dir, &loaded, &cancel)
         }
+        Command::Schedule(args) => cli::schedule::schedule(args, history, invocation_dir, &loaded),
         Command::List(args) => list(args, invocation_dir, &loaded),
         Command::Plan(args) => {
             let mut flags = flags(args.selection, args.jobs, None, 1 << 20);
@@ -266,6 +260,33 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
     }
 }
 
+/// `vigil run`, and each run of `vigil schedule`.
+fn run_command(
+    args: RunArgs,
+    history: Option<PathBuf>,
+    invocation_dir: PathBuf,
+    loaded: &Loaded,
+    cancel: &AtomicBool,
+) -> Result<ExitCode, Failure> {
+    let flags = run_flags(&args, history);
+    let (junit, verbose, color) = (args.junit, args.verbose, &args.color);
+    run(flags, junit, verbose, color, invocation_dir, loaded, cancel)
+}
+
+fn run_flags(args: &RunArgs, history: Option<PathBuf>) -> Flags {
+    let mut flags = flags(
+        args.selection.clone(),
+        args.jobs,
+        args.timeout,
+        args.capture_cap,
+    );
+    flags.history = history;
+    flags.no_history = args.no_history;
+    flags.retries = args.retries;
+    flags.flaky_result = args.flaky_result.clone();
+    flags
+}
+
 fn run(
     flags: Flags,
     junit: Option<PathBuf>,
@@ -273,6 +294,7 @@ fn run(
     color: &str,
     invocation_dir: PathBuf,
     loaded: &Loaded,
+    cancel: &AtomicBool,
 ) -> Result<ExitCode, Failure> {
     let color = match color {
         "always" => ColorChoice::Always,
@@ -284,8 +306,6 @@ fn run(
             )))
         }
     };
-    // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
-    let cancel = install_signal_handlers();
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let history_path = resolved.request.history.as_ref().map(|h| h.path.clone());
     let terminal = TerminalReporter::stdout(color, verbose).with_history(history_path);
@@ -310,7 +330,7 @@ fn run(
         Err(error) if explicit => return Err(usage(error)),
         Err(error) => eprintln!("vigil: warning: this run is not recorded in history: {error}"),
     }
-    let outcome = session::run(&resolved.request, &mut reporters, &cancel)
+    let outcome = session::run(&resolved.request, &mut reporters, cancel)
         .map_err(|e| (e.exit_code(), e.into()))?;
     if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
         (&outcome.message, outcome.exit)
