@@ -3,6 +3,7 @@
 mod cli;
 mod html_report;
 mod planning_cli;
+mod schedule_cli;
 mod snapshot_cli;
 
 use libtest_mimic::Trial;
@@ -15,5 +16,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
     trials.extend(snapshot_cli::trials());
+    trials.extend(schedule_cli::trials());
     trials
 }
