@@ -19,7 +19,7 @@ tasks:
   test     setup, then `cargo test --workspace` against .venv's python
   ci       cargo fmt --check, cargo clippy -D warnings, then `test` (what .ci/run runs)
   nightly  every test of every tier run by vigil with the nightly profile into
-           .vigil/history.db (JUnit: reports/nightly.xml), then `vigil trends --fail-on
+           .vigil/nightly/history.db (JUnit: reports/nightly.xml), then `vigil trends --fail-on
            new-failure,perf-regression`, then reports/nightly.html; fails if the tests or
            the trends do, after writing the report
   demo     build vigil and run it on fixtures/example (one test fails on purpose)

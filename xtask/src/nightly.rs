@@ -32,11 +32,14 @@ pub fn nightly() -> Result<()> {
     let repo = paths::repo();
     let reports = repo.join("reports");
     fs::create_dir_all(&reports).context("creating reports/")?;
+    let project = project_dir(&repo)?;
     let nightly = Nightly {
         vigil,
         python,
-        project: project_dir(&repo)?,
-        history: repo.join(".vigil").join("history.db"),
+        // Its own database: runs of other selections in the same branch would read as new
+        // failures and fixes to trends.
+        history: project.join("history.db"),
+        project,
         repo,
     };
     let junit = reports.join("nightly.xml");
