@@ -17,6 +17,7 @@ pub mod python;
 pub mod report;
 pub mod retry;
 pub mod rollback;
+pub mod schedule;
 pub mod session;
 pub mod stress;
 pub mod verify;

@@ -12,6 +12,7 @@ mod cli;
 
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
+use cli::schedule::ScheduleArgs;
 use cli::snapshot::SnapshotArgs;
 use cli::verify::VerifyArgs;
 use cli::{json_format, print_json, usage, Failure};
@@ -49,6 +50,8 @@ struct Cli {
 enum Command {
     /// Run tests.
     Run(RunArgs),
+    /// Run tests again and again: --every 30m, --at 02:00 or --cron "0 2 * * *" (local time).
+    Schedule(ScheduleArgs),
     /// List test files (--files), test ids, or counts per tier (--by-tier).
     List(ListArgs),
     /// Show what a run would do, without running anything: order, workers, skips and why.
@@ -79,7 +82,7 @@ impl Command {
     }
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Selection {
     /// Files, directories or node ids, as for pytest; `native:crate::binary::test` ids (or
     /// prefixes of them) select native tests.
@@ -122,7 +125,7 @@ struct Selection {
     pytest_args: Vec<OsString>,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct RunArgs {
     #[command(flatten)]
     selection: Selection,
@@ -246,22 +249,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     }
     match command {
         Command::Run(args) => {
-            let mut flags = flags(args.selection, args.jobs, args.timeout, args.capture_cap);
-            flags.history = history;
-            flags.no_history = args.no_history;
-            flags.retries = args.retries;
-            flags.flaky_result = args.flaky_result;
-            let repeat = Repeat::from_flags(args.repeat, args.until_fail, args.max);
-            run(
-                flags,
-                args.junit,
-                args.verbose,
-                &args.color,
-                repeat,
-                invocation_dir,
-                &loaded,
-            )
+            // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
+            let cancel = install_signal_handlers();
+            run_command(args, history, invocation_dir, &loaded, &cancel)
         }
+        Command::Schedule(args) => cli::schedule::schedule(args, history, invocation_dir, &loaded),
         Command::List(args) => list(args, invocation_dir, &loaded),
         Command::Plan(args) => {
             let mut flags = flags(args.selection, args.jobs, None, 1 << 20);
@@ -319,16 +311,43 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
     }
 }
 
-fn run(
-    flags: Flags,
-    junit: Option<PathBuf>,
-    verbose: bool,
-    color: &str,
-    repeat: Option<Repeat>,
+/// `vigil run`, and each run of `vigil schedule`.
+fn run_command(
+    args: RunArgs,
+    history: Option<PathBuf>,
     invocation_dir: PathBuf,
     loaded: &Loaded,
+    cancel: &AtomicBool,
 ) -> Result<ExitCode, Failure> {
-    let color = match color {
+    let flags = run_flags(&args, history);
+    run(flags, &args, invocation_dir, loaded, cancel)
+}
+
+fn run_flags(args: &RunArgs, history: Option<PathBuf>) -> Flags {
+    let mut flags = flags(
+        args.selection.clone(),
+        args.jobs,
+        args.timeout,
+        args.capture_cap,
+    );
+    flags.history = history;
+    flags.no_history = args.no_history;
+    flags.retries = args.retries;
+    flags.flaky_result = args.flaky_result.clone();
+    flags
+}
+
+/// One run (or a `--repeat` series) with `flags`; `args` says how it is shown and repeated.
+fn run(
+    flags: Flags,
+    args: &RunArgs,
+    invocation_dir: PathBuf,
+    loaded: &Loaded,
+    cancel: &AtomicBool,
+) -> Result<ExitCode, Failure> {
+    let (junit, verbose) = (args.junit.clone(), args.verbose);
+    let repeat = Repeat::from_flags(args.repeat, args.until_fail, args.max);
+    let color = match args.color.as_str() {
         "always" => ColorChoice::Always,
         "never" => ColorChoice::Never,
         "auto" => ColorChoice::Auto,
@@ -338,8 +357,6 @@ fn run(
             )))
         }
     };
-    // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
-    let cancel = install_signal_handlers();
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let junit = junit.or(resolved.junit.clone());
     let junit = junit.map(|path| discover::absolute(&invocation_dir, &path));
@@ -352,14 +369,14 @@ fn run(
                 &resolved.request,
                 repeat,
                 &mut in_series,
-                &cancel,
+                cancel,
                 &mut stdout,
             )
             .map_err(|e| (e.exit_code(), e.into()))?
         }
         None => {
             let mut reporters = make(None).map_err(usage)?;
-            session::run(&resolved.request, &mut reporters, &cancel)
+            session::run(&resolved.request, &mut reporters, cancel)
                 .map_err(|e| (e.exit_code(), e.into()))?
         }
     };

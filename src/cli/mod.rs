@@ -1,10 +1,11 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
-//! an exit code and a message, output formats, the history commands, `vigil diagnose` and
-//! `vigil snapshot`.
+//! an exit code and a message, output formats, the history commands, `vigil diagnose`,
+//! `vigil snapshot` and `vigil schedule`.
 
 pub mod changed;
 pub mod diagnose;
 pub mod history;
+pub mod schedule;
 pub mod snapshot;
 pub mod verify;
 

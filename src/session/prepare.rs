@@ -278,10 +278,13 @@ fn native_error(what: &Path, message: &str) -> TestResult {
     TestResult::bare(id, Outcome::Error, vec![problem], None, 0)
 }
 
-/// Tier of a native test: a tier named by its binary or a module of its path, else
-/// `integration` for `tests/*.rs` binaries and `unit` for a crate's own unit tests.
+/// Tier of a native test: a tier named by its libtest-mimic kind, its binary or a module of
+/// its path, else `integration` for `tests/*.rs` binaries and `unit` for a crate's own unit
+/// tests.
 pub fn native_tier<'a>(tiers: &'a Tiers, test: &NativeTest) -> &'a str {
-    let named = std::iter::once(test.binary.binary.as_str())
+    let named = libtest_kind(&test.name)
+        .into_iter()
+        .chain(std::iter::once(test.binary.binary.as_str()))
         .chain(test.name.split("::"))
         .find_map(|part| tiers.of_marker(part));
     let fallback = match test.binary.kind.as_str() {
@@ -295,6 +298,14 @@ pub fn native_tier<'a>(tiers: &'a Tiers, test: &NativeTest) -> &'a str {
         .find(|n| *n == fallback)
         .unwrap_or("unit");
     named.unwrap_or(fallback)
+}
+
+/// libtest-mimic lists a trial that has a kind as `[kind] name` (and `--exact` takes that
+/// whole string); harnesses such as vigil's own set the kind to the trial's tier.
+fn libtest_kind(name: &str) -> Option<&str> {
+    name.strip_prefix('[')?
+        .split_once("] ")
+        .map(|(kind, _)| kind)
 }
 
 #[cfg(test)]
@@ -318,5 +329,34 @@ mod tests {
         assert_eq!(mark.depends, vec!["a".to_string()]);
         assert_eq!(mark.scope, "session");
         assert_eq!(mark.name, None);
+    }
+
+    #[test]
+    fn a_libtest_mimic_kind_names_the_tier() {
+        let binary = |kind: &str| {
+            Arc::new(crate::discover::native::NativeBinary {
+                crate_name: "vigil".into(),
+                binary: "suites".into(),
+                kind: kind.into(),
+                path: "suites".into(),
+                cwd: ".".into(),
+            })
+        };
+        let test = |name: &str| NativeTest {
+            id: format!("native:vigil::suites::{name}"),
+            name: name.into(),
+            ignored: false,
+            binary: binary("test"),
+        };
+        let tiers = Tiers::new(&Default::default());
+        assert_eq!(
+            native_tier(&tiers, &test("[stress] interrupts::sigint")),
+            "stress"
+        );
+        assert_eq!(native_tier(&tiers, &test("[e2e] cli::x")), "e2e");
+        // Not a tier, or not a kind: the rules as before.
+        assert_eq!(native_tier(&tiers, &test("[slow] cli::x")), "integration");
+        assert_eq!(native_tier(&tiers, &test("[unit]cli::x")), "integration");
+        assert_eq!(native_tier(&tiers, &test("e2e::cli::x")), "e2e");
     }
 }

@@ -4,6 +4,7 @@ mod changed_cli;
 mod cli;
 mod html_report;
 mod planning_cli;
+mod schedule_cli;
 mod snapshot_cli;
 
 use libtest_mimic::Trial;
@@ -17,5 +18,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
     trials.extend(snapshot_cli::trials());
+    trials.extend(schedule_cli::trials());
     trials
 }

@@ -1,9 +1,10 @@
-//! `cargo xtask`: developer and CI tasks for vigil (setup, test, ci, demo, bench).
+//! `cargo xtask`: developer and CI tasks for vigil (setup, test, ci, nightly, demo, bench).
 
 mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod nightly;
 mod paths;
 mod setup;
 mod vigil_bin;
@@ -17,6 +18,10 @@ tasks:
   setup    create .venv with pinned pytest and pytest-xdist (fast when already done)
   test     setup, then `cargo test --workspace` against .venv's python
   ci       cargo fmt --check, cargo clippy -D warnings, then `test` (what .ci/run runs)
+  nightly  every test of every tier run by vigil with the nightly profile into
+           .vigil/nightly/history.db (JUnit: reports/nightly.xml), then `vigil trends --fail-on
+           new-failure,perf-regression`, then reports/nightly.html; fails if the tests or
+           the trends do, after writing the report
   demo     build vigil and run it on fixtures/example (one test fails on purpose)
   bench    [--suites a,b] [--runs N] [--only-pytest] [--history-only] [--diagnosis-only]
            vigil against plain pytest and pytest-xdist on real suites, then the history
@@ -48,6 +53,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         "setup" => setup::setup().map(drop),
         "test" => ci::test(),
         "ci" => ci::ci(),
+        "nightly" => nightly::nightly(),
         "demo" => demo::demo(),
         "bench" => bench::run(rest),
         "help" | "-h" | "--help" => {
