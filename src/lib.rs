@@ -18,3 +18,4 @@ pub mod retry;
 pub mod rollback;
 pub mod session;
 pub mod verify;
+pub mod watch;

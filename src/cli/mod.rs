@@ -1,11 +1,12 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
-//! an exit code and a message, output formats, the history commands, `vigil diagnose` and
-//! `vigil snapshot`.
+//! an exit code and a message, output formats, the history commands, `vigil diagnose`,
+//! `vigil snapshot` and `vigil watch`.
 
 pub mod diagnose;
 pub mod history;
 pub mod snapshot;
 pub mod verify;
+pub mod watch;
 
 use vigil::exit::ExitCode;
 
