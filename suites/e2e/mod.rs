@@ -4,6 +4,7 @@ mod cli;
 mod html_report;
 mod planning_cli;
 mod snapshot_cli;
+mod watch_cli;
 
 use libtest_mimic::Trial;
 
@@ -15,5 +16,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
     trials.extend(snapshot_cli::trials());
+    trials.extend(watch_cli::trials());
     trials
 }
