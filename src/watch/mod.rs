@@ -5,10 +5,11 @@
 //!
 //! Parts: [`files`] watches the tree and [`ignore_rules`] says which changes count;
 //! [`debounce`] batches them; [`keys`] reads `a` / `f` / Enter / `q`; [`watch_loop`] is the
-//! state machine; [`passes`] orders a run's tests; [`runner`] and [`reporters`] run one;
-//! [`screen`] shows it.
+//! state machine; [`passes`] orders a run's tests; [`runner`], [`reporters`] and
+//! [`deferred_history`] run one; [`screen`] shows it.
 
 mod debounce;
+mod deferred_history;
 mod failing;
 mod files;
 mod gitignore;

@@ -1,13 +1,16 @@
 //! The reporters of one watch pass: the terminal, JUnit when the profile asks for it, history
-//! (as `vigil run` builds them), and a collector that hands the outcomes back to the loop.
+//! (as `vigil run` builds them, history on the side), and a collector that hands the outcomes
+//! back to the loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 
 use crate::events::{Event, Outcome};
 use crate::report::{ColorChoice, JunitReporter, Reporter, TerminalReporter};
-use crate::session::{self, RunRequest};
+use crate::session::RunRequest;
+
+use super::deferred_history::DeferredRecorder;
 
 /// What the collector saw of one pass.
 #[derive(Debug, Default)]
@@ -27,13 +30,12 @@ impl Reporter for Collector {
     }
 }
 
-/// The reporters for `request`, and the collector's findings to read after the pass. A
-/// history database that cannot be opened costs a warning (once per run, `warned`), as in
-/// `vigil run` with the default database.
+/// The reporters for `request`, and the collector's findings to read after the pass. History
+/// is built on the side (see [`DeferredRecorder`]); `warned` is shared by a run's passes.
 pub fn build(
     request: &RunRequest,
     junit: Option<&Path>,
-    warned: &mut bool,
+    warned: &Rc<Cell<bool>>,
 ) -> (Vec<Box<dyn Reporter>>, Rc<RefCell<Collected>>) {
     let history_path = request.history.as_ref().map(|h| h.path.clone());
     let terminal = TerminalReporter::stdout(ColorChoice::Auto, false).with_history(history_path);
@@ -46,14 +48,10 @@ pub fn build(
         reporters.push(Box::new(JunitReporter::new(path.to_path_buf())));
     }
     // History last: it is written after the files a person looks at first.
-    match session::recorder(request) {
-        Ok(Some(recorder)) => reporters.push(Box::new(recorder)),
-        Ok(None) => {}
-        Err(error) if !*warned => {
-            *warned = true;
-            eprintln!("vigil watch: warning: runs are not recorded in history: {error}");
-        }
-        Err(_) => {}
+    let recording = request.history.as_ref().is_some_and(|h| h.record);
+    if recording {
+        let recorder = DeferredRecorder::start(request, Rc::clone(warned));
+        reporters.push(Box::new(recorder));
     }
     (reporters, collected)
 }

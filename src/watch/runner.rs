@@ -4,8 +4,10 @@
 //! process group); `session::run` returns only once they are gone, and the results so far are
 //! recorded as an interrupted run.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -84,7 +86,7 @@ fn run(job: &Job, cancel: &AtomicBool) -> Finished {
         complete: true,
         ..Finished::default()
     };
-    let mut warned = false;
+    let warned = Rc::new(Cell::new(false));
     for pass in &job.passes {
         if cancel.load(Ordering::SeqCst) {
             break;
@@ -93,8 +95,7 @@ fn run(job: &Job, cancel: &AtomicBool) -> Finished {
         if let Some(paths) = &pass.paths {
             request.paths = paths.clone();
         }
-        let (mut reporters, collected) =
-            reporters::build(&request, job.junit.as_deref(), &mut warned);
+        let (mut reporters, collected) = reporters::build(&request, job.junit.as_deref(), &warned);
         match session::run(&request, &mut reporters, cancel) {
             Ok(outcome) => {
                 if matches!(outcome.exit, ExitCode::UsageError | ExitCode::InternalError) {

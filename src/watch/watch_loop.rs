@@ -214,7 +214,7 @@ impl WatchLoop {
 
     fn start(&mut self, scope: Scope) {
         let (targets, described) = self.select(&scope);
-        let failing = self.failing.as_paths(&self.setup.rootdir);
+        let failing = self.failing_paths();
         let passes = passes::passes(&targets, &failing, &self.user_paths);
         if passes.is_empty() {
             self.screen.say(&nothing_to_run(&described));
@@ -259,7 +259,7 @@ impl WatchLoop {
             paths.extend(selection.paths());
         }
         if scope.failed && !everything {
-            paths.extend(self.failing.as_paths(&self.setup.rootdir));
+            paths.extend(self.failing_paths());
         }
         dedup(&mut paths);
         let only_failed = scope.failed && scope.changes.is_empty() && !everything;
@@ -299,17 +299,32 @@ impl WatchLoop {
         self.selector.select(&changes, &test_files)
     }
 
+    /// The failing tests as run paths, without those whose file is gone (pytest would stop
+    /// at a path that does not exist; a run will tell whether their tests still exist).
+    fn failing_paths(&self) -> Vec<String> {
+        let paths = self.failing.as_paths(&self.setup.rootdir);
+        paths
+            .into_iter()
+            .filter(|p| {
+                let file = p.split("::").next().unwrap_or(p);
+                p.starts_with(NATIVE_PREFIX) || Path::new(file).exists()
+            })
+            .collect()
+    }
+
     fn why(&self, scope: &Scope) -> String {
-        if !scope.changes.is_empty() {
+        let why = if !scope.changes.is_empty() {
             format!("changed: {}", self.changes_text(&scope.changes))
         } else if scope.initial {
             "initial run".to_string()
-        } else if scope.rerun {
-            "Enter: rerun".to_string()
         } else if scope.all {
             "key a".to_string()
         } else {
             "key f".to_string()
+        };
+        match scope.rerun {
+            true => format!("Enter: rerun, {why}"),
+            false => why,
         }
     }
 
@@ -339,13 +354,14 @@ impl WatchLoop {
     }
 
     /// Each result moves its test in or out of the failing set. A failing test the quick
-    /// pass asked for that reported nothing no longer exists (renamed, deleted); neither do
-    /// failing tests a complete run of everything did not report.
+    /// pass asked for that no pass reported no longer exists (renamed, deleted: pytest stops
+    /// the pass at it, and the second pass runs the rest); neither do failing tests a complete
+    /// run of everything did not report.
     fn update_failing(&mut self, scope: &Scope, first_pass: &[String], finished: &Finished) {
         for (id, outcome) in &finished.outcomes {
             self.failing.record(id, *outcome);
         }
-        if !finished.complete {
+        if finished.cancelled {
             return;
         }
         let reported: Vec<&str> = finished
@@ -364,7 +380,7 @@ impl WatchLoop {
         for id in vanished {
             self.failing.record(&id, crate::events::Outcome::Passed);
         }
-        if scope.all && unfiltered(&self.setup.base) {
+        if finished.complete && scope.all && unfiltered(&self.setup.base) {
             self.failing.keep_only(reported);
         }
     }
@@ -391,9 +407,9 @@ impl WatchLoop {
 }
 
 fn nothing_to_run(described: &Described) -> String {
-    match described.why.as_str() {
-        "key f" => "no failing tests to run".to_string(),
-        why => format!("nothing to run: no test is affected ({why})"),
+    match described.why.ends_with("key f") {
+        true => "no failing tests to run".to_string(),
+        false => format!("nothing to run: no test is affected ({})", described.why),
     }
 }
 
