@@ -117,6 +117,7 @@ pub fn watch(
             .or(table.debounce_ms.map(Duration::from_millis))
             .unwrap_or(DEFAULT_DEBOUNCE),
         initial_run: options.initial_run,
+        config: loaded.file.clone(),
         base: request,
         junit,
     };

@@ -46,6 +46,8 @@ pub struct Setup {
     pub rootdir: PathBuf,
     pub debounce: Duration,
     pub initial_run: bool,
+    /// vigil's config file: read once, when watching starts.
+    pub config: Option<PathBuf>,
 }
 
 struct Running {
@@ -137,8 +139,20 @@ impl WatchLoop {
             }
             let due = self.debouncer.take_due(Instant::now(), Path::exists);
             if let Some(batch) = due.filter(|b| !b.is_empty()) {
+                self.note_config_change(&batch);
                 self.request(Scope::changes(batch), true);
             }
+        }
+    }
+
+    /// The request every run adapts was resolved from the config when watching started; a
+    /// change to it still runs the tests (it may select some), but its settings wait.
+    fn note_config_change(&self, batch: &[PathBuf]) {
+        if let Some(config) = self.setup.config.as_ref().filter(|c| batch.contains(c)) {
+            let name = config.file_name().unwrap_or_default().to_string_lossy();
+            self.screen.say(&format!(
+                "{name} changed: its settings apply when vigil watch starts again"
+            ));
         }
     }
 
