@@ -14,6 +14,10 @@ use vigil::watch::{self, Options};
 use super::{usage, Failure};
 
 #[derive(Args)]
+#[command(
+    after_help = "Runs use the `watch` profile unless --profile names another \
+    (VIGIL_PROFILE does not apply), and are recorded in history like `vigil run`'s."
+)]
 pub struct WatchArgs {
     #[command(flatten)]
     selection: crate::Selection,
