@@ -21,3 +21,4 @@ pub mod schedule;
 pub mod session;
 pub mod stress;
 pub mod verify;
+pub mod watch;

@@ -15,6 +15,7 @@ use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
 use cli::schedule::ScheduleArgs;
 use cli::snapshot::SnapshotArgs;
 use cli::verify::VerifyArgs;
+use cli::watch::WatchArgs;
 use cli::{json_format, print_json, usage, Failure};
 
 use vigil::config::{self, Loaded};
@@ -68,6 +69,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Snapshot files into the rollback store (.vigil/snapshots); diff, restore, verify, prune.
     Snapshot(SnapshotArgs),
+    /// Run the tests file changes affect whenever files are saved (keys: a, f, Enter, q).
+    Watch(WatchArgs),
 }
 
 impl Command {
@@ -287,6 +290,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             cli::diagnose::diagnose(args, &settings, &invocation_dir, &loaded)
         }
         Command::Snapshot(args) => cli::snapshot::snapshot(args, &invocation_dir),
+        Command::Watch(args) => cli::watch::watch(args, history, invocation_dir, &loaded),
     }
 }
 

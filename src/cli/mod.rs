@@ -1,6 +1,6 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
 //! an exit code and a message, output formats, the history commands, `vigil diagnose`,
-//! `vigil snapshot` and `vigil schedule`.
+//! `vigil snapshot`, `vigil schedule` and `vigil watch`.
 
 pub mod changed;
 pub mod diagnose;
@@ -8,6 +8,7 @@ pub mod history;
 pub mod schedule;
 pub mod snapshot;
 pub mod verify;
+pub mod watch;
 
 use vigil::exit::ExitCode;
 

@@ -6,6 +6,7 @@ mod html_report;
 mod planning_cli;
 mod schedule_cli;
 mod snapshot_cli;
+mod watch_cli;
 
 use libtest_mimic::Trial;
 
@@ -19,5 +20,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(html_report::trials());
     trials.extend(snapshot_cli::trials());
     trials.extend(schedule_cli::trials());
+    trials.extend(watch_cli::trials());
     trials
 }

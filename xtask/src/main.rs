@@ -24,11 +24,14 @@ tasks:
            the trends do, after writing the report
   demo     build vigil and run it on fixtures/example (one test fails on purpose)
   bench    [--suites a,b] [--runs N] [--only-pytest] [--history-only] [--diagnosis-only]
+           [--watch-only]
            vigil against plain pytest and pytest-xdist on real suites, then the history
-           figures (ingest, trends, bytes per result) and the diagnosis figures (the labeled
-           failure corpus scored per --tb style, diagnosis cost); writes reports/bench.md
-           (--history-only: just the history figures, reports/bench-history.md;
-           --diagnosis-only: just the diagnosis figures, reports/bench-diagnosis.md)";
+           figures (ingest, trends, bytes per result), the diagnosis figures (the labeled
+           failure corpus scored per --tb style, diagnosis cost) and the watch latency (file
+           saved → test process started, vigil watch and pytest-watcher); writes
+           reports/bench.md (--history-only: just the history figures, reports/bench-history.md;
+           --diagnosis-only: just the diagnosis figures, reports/bench-diagnosis.md;
+           --watch-only: just the watch figure, reports/bench-watch.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PYTEST: &str = "9.2.0";
+/// The pytest every venv of the project pins (the bench's peer venvs too).
+pub const PYTEST: &str = "9.2.0";
 const XDIST: &str = "3.8.0";
 
 /// Makes sure `.venv` exists with the pinned versions; returns its python.

@@ -12,6 +12,8 @@ pub struct Args {
     pub history_only: bool,
     /// Only the diagnosis figures (the labeled corpus per traceback style, and their cost).
     pub diagnosis_only: bool,
+    /// Only the watch figure (file saved → test process started, vigil and pytest-watcher).
+    pub watch_only: bool,
 }
 
 impl Args {
@@ -23,6 +25,7 @@ impl Args {
             only_pytest: false,
             history_only: false,
             diagnosis_only: false,
+            watch_only: false,
         };
         let mut it = raw.iter().flat_map(|a| split_eq(a));
         while let Some(flag) = it.next() {
@@ -32,9 +35,11 @@ impl Args {
                 "--only-pytest" => args.only_pytest = true,
                 "--history-only" => args.history_only = true,
                 "--diagnosis-only" => args.diagnosis_only = true,
+                "--watch-only" => args.watch_only = true,
                 other => bail!(
                     "unknown bench flag `{other}` \
-                     (flags: --suites a,b --runs N --only-pytest --history-only --diagnosis-only)"
+                     (flags: --suites a,b --runs N --only-pytest --history-only --diagnosis-only \
+                     --watch-only)"
                 ),
             }
         }
@@ -88,6 +93,8 @@ mod tests {
         assert!(parse(&["--history-only"]).unwrap().history_only);
         let a = parse(&["--diagnosis-only"]).unwrap();
         assert!(a.diagnosis_only && !a.history_only);
+        let a = parse(&["--watch-only"]).unwrap();
+        assert!(a.watch_only && !a.diagnosis_only);
     }
 
     #[test]

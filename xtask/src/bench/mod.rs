@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites, the
-//! history figures (ingest, trends, bytes per result) and the diagnosis figures (the labeled
-//! failure corpus per traceback style, and what diagnosis costs).
+//! history figures (ingest, trends, bytes per result), the diagnosis figures (the labeled
+//! failure corpus per traceback style, and what diagnosis costs) and the watch latency (file
+//! saved → test process started, against pytest-watcher).
 
 mod args;
 mod diagnosis;
@@ -12,6 +13,8 @@ mod suites;
 mod table;
 mod timing;
 mod tools;
+mod watch;
+mod watch_probe;
 
 use crate::{paths, setup, vigil_bin};
 use anyhow::{Context, Result};
@@ -21,7 +24,7 @@ use tools::{Runner, Tool};
 
 pub fn run(raw: &[String]) -> Result<()> {
     let args = args::Args::parse(raw)?;
-    if args.history_only || args.diagnosis_only {
+    if args.history_only || args.diagnosis_only || args.watch_only {
         return sections_only(&args);
     }
     let suites = suites::fetch(&args.suites)?;
@@ -54,17 +57,23 @@ pub fn run(raw: &[String]) -> Result<()> {
     };
     let figures = history_figures(&vigil)?;
     let diagnosis = diagnosis_figures(&vigil, &python)?;
+    let watch = watch_figure(&vigil, &python)?;
     println!(
-        "\n{}\n{}\n{}",
+        "\n{}\n{}\n{}\n{}",
         report.text(),
         history::text(&figures),
-        diagnosis.text()
+        diagnosis.text(),
+        watch.text()
     );
-    let markdown = report.markdown() + &history::markdown(&figures) + &diagnosis.markdown();
+    let markdown = report.markdown()
+        + &history::markdown(&figures)
+        + &diagnosis.markdown()
+        + &watch.markdown();
     write_markdown("bench.md", markdown)
 }
 
-/// `--history-only` and/or `--diagnosis-only`: those sections, each in its own report file.
+/// `--history-only`, `--diagnosis-only`, `--watch-only`: those sections, each in its own
+/// report file.
 fn sections_only(args: &args::Args) -> Result<()> {
     let vigil = vigil_bin::build_release()?;
     if args.history_only {
@@ -77,7 +86,17 @@ fn sections_only(args: &args::Args) -> Result<()> {
         println!("\n{}", diagnosis.text());
         write_markdown("bench-diagnosis.md", diagnosis.markdown())?;
     }
+    if args.watch_only {
+        let watch = watch_figure(&vigil, &setup::setup()?)?;
+        println!("\n{}", watch.text());
+        write_markdown("bench-watch.md", watch.markdown())?;
+    }
     Ok(())
+}
+
+fn watch_figure(vigil: &std::path::Path, python: &std::path::Path) -> Result<watch::Section> {
+    eprintln!("\n== watch: file saved → test process started, vigil and pytest-watcher ==");
+    watch::measure(vigil, python)
 }
 
 fn history_figures(vigil: &std::path::Path) -> Result<Vec<history::Figure>> {
