@@ -4,13 +4,13 @@
 //! The envelope is the import graph: a test can only break through a module it imports,
 //! directly or transitively (conftest.py files count as imported by the tests under them).
 //! Within it, a change is narrowed to the definitions it touched, and a test is selected when
-//! something it references can reach one of them. Where the reading cannot be sure (a module's
-//! top-level code changed, its earlier text is unknown, `importlib` with a computed name), it
-//! falls back to the whole module, so the selection errs towards running more.
-
-use std::path::{Path, PathBuf};
+//! something it references can reach one of them ([`propagate`] says how names reach). Where
+//! the reading cannot be sure (a module's top-level code changed, its earlier text is unknown,
+//! it does not parse), it falls back to the whole module, so the selection errs towards running
+//! more.
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Loaded;
