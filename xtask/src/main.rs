@@ -23,7 +23,9 @@ tasks:
            figures (ingest, trends, bytes per result) and the diagnosis figures (the labeled
            failure corpus scored per --tb style, diagnosis cost); writes reports/bench.md
            (--history-only: just the history figures, reports/bench-history.md;
-           --diagnosis-only: just the diagnosis figures, reports/bench-diagnosis.md)";
+           --diagnosis-only: just the diagnosis figures, reports/bench-diagnosis.md;
+           --selection-only [--trials N]: just the selection figure, mutation trials on
+           jinja2, click, itsdangerous, reports/bench-selection.md, target/bench/selection.json)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
