@@ -56,6 +56,8 @@ pub fn wanted(names: &[String]) -> Vec<String> {
 /// Runs the trials on every suite; a suite that cannot be set up becomes a note.
 pub fn measure(vigil: &Path, suites: &[&Suite], trials: usize) -> Result<Section> {
     let logs = paths::target_dir().join("bench").join("selection");
+    // The logs of an earlier run would mix with this one's.
+    let _ = fs::remove_dir_all(&logs);
     fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let mut section = Section {
         trials_wanted: trials,

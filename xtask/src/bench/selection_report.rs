@@ -103,21 +103,26 @@ impl Trial {
         marks
     }
 
-    /// The missed ids, each with whether vigil selected anything of its file.
+    /// The missed tests per file (with whether vigil selected anything of that file), then
+    /// the first missed ids.
     fn missed_lines(&self) -> Vec<String> {
-        let files: BTreeSet<&str> = self.selected.iter().map(|id| file_of(id)).collect();
-        let mut lines: Vec<String> = self
-            .missed
+        let selected_files: BTreeSet<&str> = self.selected.iter().map(|id| file_of(id)).collect();
+        let mut per_file: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in &self.missed {
+            *per_file.entry(file_of(id)).or_default() += 1;
+        }
+        let files: Vec<String> = per_file
             .iter()
-            .take(SHOWN_MISSES)
-            .map(|id| {
-                let how = match files.contains(file_of(id)) {
-                    true => "its file partly selected",
-                    false => "its file not selected",
+            .map(|(file, n)| {
+                let how = match selected_files.contains(file) {
+                    true => "file partly selected",
+                    false => "file not selected",
                 };
-                format!("{id}  ({how})")
+                format!("{file} {n} ({how})")
             })
             .collect();
+        let mut lines = vec![format!("by file: {}", files.join(", "))];
+        lines.extend(self.missed.iter().take(SHOWN_MISSES).cloned());
         if self.missed.len() > SHOWN_MISSES {
             lines.push(format!("... and {} more", self.missed.len() - SHOWN_MISSES));
         }
@@ -541,8 +546,9 @@ mod tests {
         assert_eq!(
             misses[0].1,
             [
-                "t/a.py::t5  (its file partly selected)",
-                "t/b.py::u  (its file not selected)"
+                "by file: t/a.py 1 (file partly selected), t/b.py 1 (file not selected)",
+                "t/a.py::t5",
+                "t/b.py::u"
             ]
         );
         let text = s.text();
