@@ -27,11 +27,14 @@ tasks:
            [--watch-only]
            vigil against plain pytest and pytest-xdist on real suites, then the history
            figures (ingest, trends, bytes per result), the diagnosis figures (the labeled
-           failure corpus scored per --tb style, diagnosis cost) and the watch latency (file
-           saved → test process started, vigil watch and pytest-watcher); writes
-           reports/bench.md (--history-only: just the history figures, reports/bench-history.md;
-           --diagnosis-only: just the diagnosis figures, reports/bench-diagnosis.md;
-           --watch-only: just the watch figure, reports/bench-watch.md)";
+           failure corpus scored per --tb style, diagnosis cost), the watch latency (file
+           saved → test process started, vigil watch and pytest-watcher) and the selection
+           figure; writes reports/bench.md (--history-only: just the history figures,
+           reports/bench-history.md; --diagnosis-only: just the diagnosis figures,
+           reports/bench-diagnosis.md; --watch-only: just the watch figure,
+           reports/bench-watch.md; --selection-only [--trials N]: just the selection figure,
+           mutation trials on jinja2, click, itsdangerous, reports/bench-selection.md,
+           target/bench/selection.json)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

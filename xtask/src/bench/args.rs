@@ -14,6 +14,10 @@ pub struct Args {
     pub diagnosis_only: bool,
     /// Only the watch figure (file saved → test process started, vigil and pytest-watcher).
     pub watch_only: bool,
+    /// Only the selection figure (mutation trials on real suites).
+    pub selection_only: bool,
+    /// Kept mutation trials per suite for the selection figure.
+    pub trials: usize,
 }
 
 impl Args {
@@ -26,6 +30,8 @@ impl Args {
             history_only: false,
             diagnosis_only: false,
             watch_only: false,
+            selection_only: false,
+            trials: super::selection::DEFAULT_TRIALS,
         };
         let mut it = raw.iter().flat_map(|a| split_eq(a));
         while let Some(flag) = it.next() {
@@ -36,10 +42,12 @@ impl Args {
                 "--history-only" => args.history_only = true,
                 "--diagnosis-only" => args.diagnosis_only = true,
                 "--watch-only" => args.watch_only = true,
+                "--selection-only" => args.selection_only = true,
+                "--trials" => args.trials = count("--trials", &value(&mut it, &flag)?)?,
                 other => bail!(
                     "unknown bench flag `{other}` \
                      (flags: --suites a,b --runs N --only-pytest --history-only --diagnosis-only \
-                     --watch-only)"
+                     --watch-only --selection-only --trials N)"
                 ),
             }
         }
@@ -75,6 +83,15 @@ fn runs(value: &str) -> Result<usize> {
     Ok(n)
 }
 
+/// A count of at least 1 for `flag`.
+fn count(flag: &str, value: &str) -> Result<usize> {
+    let n: usize = value
+        .parse()
+        .with_context(|| format!("{flag} wants a number, got `{value}`"))?;
+    ensure!(n >= 1, "{flag} must be at least 1");
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +119,21 @@ mod tests {
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--runs"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["--trials", "0"]).is_err());
+        assert!(parse(&["--trials=many"]).is_err());
+        assert!(parse(&["--trials"]).is_err());
+    }
+
+    #[test]
+    fn selection_flags() {
+        let a = parse(&[]).unwrap();
+        assert!(!a.selection_only);
+        assert_eq!(a.trials, 15);
+        let a = parse(&["--selection-only", "--trials=3", "--suites", "click"]).unwrap();
+        assert!(a.selection_only && !a.diagnosis_only);
+        assert_eq!(
+            (a.trials, a.suites.as_slice()),
+            (3, &["click".to_string()][..])
+        );
     }
 }

@@ -441,7 +441,7 @@ impl Section {
     }
 }
 
-fn markdown_table<R: AsRef<[String]>>(rows: &[R]) -> String {
+pub(super) fn markdown_table<R: AsRef<[String]>>(rows: &[R]) -> String {
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
         let row = row.as_ref();

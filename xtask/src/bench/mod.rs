@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: vigil against plain pytest and pytest-xdist on real public suites, the
 //! history figures (ingest, trends, bytes per result), the diagnosis figures (the labeled
-//! failure corpus per traceback style, and what diagnosis costs) and the watch latency (file
-//! saved → test process started, against pytest-watcher).
+//! failure corpus per traceback style, and what diagnosis costs), the watch latency (file
+//! saved → test process started, against pytest-watcher) and the selection figure (mutation
+//! trials: the share of tests `vigil list --changed` selects, the failures it misses).
 
 mod args;
 mod diagnosis;
@@ -9,6 +10,8 @@ mod diagnosis_cost;
 mod fidelity;
 mod history;
 mod memory;
+mod selection;
+mod selection_report;
 mod suites;
 mod table;
 mod timing;
@@ -24,7 +27,7 @@ use tools::{Runner, Tool};
 
 pub fn run(raw: &[String]) -> Result<()> {
     let args = args::Args::parse(raw)?;
-    if args.history_only || args.diagnosis_only || args.watch_only {
+    if args.history_only || args.diagnosis_only || args.watch_only || args.selection_only {
         return sections_only(&args);
     }
     let suites = suites::fetch(&args.suites)?;
@@ -65,15 +68,18 @@ pub fn run(raw: &[String]) -> Result<()> {
         diagnosis.text(),
         watch.text()
     );
+    let selection = selection_figures(&vigil, &suites, &args)?;
+    println!("\n{}", selection.text());
     let markdown = report.markdown()
         + &history::markdown(&figures)
         + &diagnosis.markdown()
-        + &watch.markdown();
+        + &watch.markdown()
+        + &selection.markdown();
     write_markdown("bench.md", markdown)
 }
 
-/// `--history-only`, `--diagnosis-only`, `--watch-only`: those sections, each in its own
-/// report file.
+/// `--history-only`, `--diagnosis-only`, `--watch-only`, `--selection-only`: those sections,
+/// each in its own report file.
 fn sections_only(args: &args::Args) -> Result<()> {
     let vigil = vigil_bin::build_release()?;
     if args.history_only {
@@ -91,12 +97,35 @@ fn sections_only(args: &args::Args) -> Result<()> {
         println!("\n{}", watch.text());
         write_markdown("bench-watch.md", watch.markdown())?;
     }
+    if args.selection_only {
+        let suites = suites::fetch(&selection::wanted(&args.suites))?;
+        let selection = selection_figures(&vigil, &suites, args)?;
+        println!("\n{}", selection.text());
+        write_markdown("bench-selection.md", selection.markdown())?;
+    }
     Ok(())
 }
 
 fn watch_figure(vigil: &std::path::Path, python: &std::path::Path) -> Result<watch::Section> {
     eprintln!("\n== watch: file saved → test process started, vigil and pytest-watcher ==");
     watch::measure(vigil, python)
+}
+
+/// The selection trials on the fetched suites that `--suites` (or the default) names, and
+/// their per-trial data in target/bench/selection.json.
+fn selection_figures(
+    vigil: &std::path::Path,
+    suites: &[suites::Suite],
+    args: &args::Args,
+) -> Result<selection_report::Section> {
+    let wanted = selection::wanted(&args.suites);
+    let chosen: Vec<&suites::Suite> = suites.iter().filter(|s| wanted.contains(&s.name)).collect();
+    let section = selection::measure(vigil, &chosen, args.trials)?;
+    let path = paths::target_dir().join("bench").join("selection.json");
+    let json = serde_json::to_string_pretty(&section.json())?;
+    fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("bench: per-trial data written to {}", path.display());
+    Ok(section)
 }
 
 fn history_figures(vigil: &std::path::Path) -> Result<Vec<history::Figure>> {
