@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::facts::{self, ModuleFacts};
 
 /// Bumped when [`ModuleFacts`] or how it is read changes: an old cache is then ignored.
-const FORMAT: &str = concat!(env!("CARGO_PKG_VERSION"), "/5");
+const FORMAT: &str = concat!(env!("CARGO_PKG_VERSION"), "/6");
 
 #[derive(Serialize, Deserialize)]
 struct OnDisk {

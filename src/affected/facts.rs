@@ -70,6 +70,9 @@ pub struct Unit {
     /// is reached by its key (in templates, configs, other strings), not by the table's name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entries: Vec<Entry>,
+    /// For a class: the last name of each base (`Base`, `mod.Base`): it inherits their methods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<String>,
     /// Runs for the tests in its scope without being named by them: an autouse fixture or a
     /// `pytest_*` hook.
     pub implicit: bool,
@@ -196,6 +199,9 @@ impl<'s> ModuleReader<'s> {
             false,
         ) {
             return false;
+        }
+        if let (Some(unit), Some(arguments)) = (self.facts.units.last_mut(), &class.arguments) {
+            unit.bases = arguments.args.iter().filter_map(base_name).collect();
         }
         methods.into_iter().all(|(stmt, method)| {
             let mut refs = References::default();
@@ -354,6 +360,7 @@ impl<'s> ModuleReader<'s> {
             getattr_prefixes: refs.getattr_prefixes,
             computed_import: refs.dynamic_import,
             entries: Vec::new(),
+            bases: Vec::new(),
             implicit,
             line: self.lines.line(range.start().to_usize()),
         });
@@ -605,6 +612,16 @@ fn literal_start(name: &Expr) -> String {
     }
 }
 
+/// `Base` or `pkg.mod.Base` (`Base[T]` too): the name a base class goes by.
+fn base_name(base: &Expr) -> Option<String> {
+    match base {
+        Expr::Name(name) => Some(name.id.to_string()),
+        Expr::Attribute(attr) => Some(attr.attr.to_string()),
+        Expr::Subscript(generic) => base_name(&generic.value),
+        _ => None,
+    }
+}
+
 /// `import_module(".x")` counts dots as `from . import` levels do.
 fn relative_literal(module: &str) -> Import {
     let level = module.chars().take_while(|c| *c == '.').count();
@@ -709,6 +726,7 @@ mod tests {
             "methods are their own units"
         );
         assert_eq!(unit(&facts, "Env.__init__").binds, ["__init__"]);
+        assert_eq!(env.bases, ["Base"]);
         assert!(unit(&facts, "Env.load").attrs.contains(&"cache".into()));
         assert!(unit(&facts, "Env.load").getattr_prefixes.is_empty());
         assert_eq!(

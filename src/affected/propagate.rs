@@ -50,6 +50,9 @@ pub fn propagate(
         keyed: HashSet::new(),
         hidden: Vec::new(),
         referenced: referenced_names(facts),
+        prefixes: getattr_prefixes(facts),
+        inheriting: HashMap::new(),
+        subclasses: HashMap::new(),
         unimported: seeds.unimported,
     };
     for (name, file) in &seeds.names {
@@ -59,6 +62,11 @@ pub fn propagate(
         state.add(file, unit, None);
     }
     while state.sweep(graph) {}
+    // A subclass's own name reaches no one through inheritance (its users call the methods,
+    // by attribute): it is added last, for the tests it holds.
+    for (unit, cause) in state.subclasses {
+        state.affected.entry(unit).or_insert(Some(cause));
+    }
     state.affected
 }
 
@@ -85,6 +93,13 @@ struct State<'f> {
     hidden: Vec<String>,
     /// Names some unit refers to.
     referenced: HashSet<&'f str>,
+    /// The literal starts of `getattr` by computed name, anywhere in the project.
+    prefixes: Vec<&'f str>,
+    /// Class name → files where a class of that name has affected methods (its own or
+    /// inherited).
+    inheriting: HashMap<String, Vec<usize>>,
+    /// Classes that inherit affected methods, with the base they inherit them from.
+    subclasses: HashMap<(usize, usize), Cause>,
     unimported: bool,
 }
 
@@ -121,13 +136,27 @@ impl State<'_> {
             return;
         }
         let method = unit.binds[0].as_str();
-        if is_dunder(method) {
-            // Special methods run through the class (`C()`, `x == y`, `for a in c`).
-            if let Some((class, _)) = unit.name.split_once('.') {
-                self.push_origin(class, file, Some(index), false);
-            }
-        } else if !self.referenced.contains(method) && !self.test_modules[file] {
+        let class = unit.name.split_once('.').map_or("", |(class, _)| class);
+        self.inherit(class, file);
+        let unnamed = !self.referenced.contains(method) && !self.test_modules[file];
+        let dispatched = self
+            .prefixes
+            .iter()
+            .any(|p| !p.is_empty() && method.starts_with(p));
+        if unnamed && dispatched {
             self.hidden.push(method.to_string());
+        }
+        // Special methods run through the class (`C()`, `x == y`, `for a in c`), and so do
+        // methods nothing names (the runtime calls `read1` on a stream).
+        if is_dunder(method) || (unnamed && !dispatched) {
+            self.push_origin(class, file, Some(index), false);
+        }
+    }
+
+    fn inherit(&mut self, class: &str, file: usize) {
+        let files = self.inheriting.entry(class.to_string()).or_default();
+        if !files.contains(&file) {
+            files.push(file);
         }
     }
 
@@ -135,6 +164,7 @@ impl State<'_> {
     fn sweep(&mut self, graph: &mut ImportGraph) -> bool {
         let mut found = Vec::new();
         let mut keys = Vec::new();
+        let mut subclasses = Vec::new();
         for (file, facts) in self.facts.iter().enumerate() {
             for (index, unit) in facts.units.iter().enumerate() {
                 if self.affected.contains_key(&(file, index)) {
@@ -142,6 +172,11 @@ impl State<'_> {
                 }
                 if let Some(cause) = self.hit(graph, file, unit) {
                     found.push((file, index, cause));
+                }
+                if unit.kind == UnitKind::Class && !self.subclasses.contains_key(&(file, index)) {
+                    if let Some(cause) = self.inherits(graph, file, unit) {
+                        subclasses.push((file, index, cause));
+                    }
                 }
                 for (entry, item) in unit.entries.iter().enumerate() {
                     if !self.keyed.contains(&(file, index, entry))
@@ -152,7 +187,12 @@ impl State<'_> {
                 }
             }
         }
-        let grew = !found.is_empty() || !keys.is_empty();
+        let grew = !found.is_empty() || !keys.is_empty() || !subclasses.is_empty();
+        for (file, index, cause) in subclasses {
+            let class = self.facts[file].units[index].name.clone();
+            self.inherit(&class, file);
+            self.subclasses.insert((file, index), cause);
+        }
         for (file, index, entry) in keys {
             self.keyed.insert((file, index, entry));
             let key = self.facts[file].units[index].entries[entry].key.clone();
@@ -196,6 +236,19 @@ impl State<'_> {
         })
     }
 
+    /// The base (of a related module) that makes a class inherit affected methods.
+    fn inherits(&self, graph: &mut ImportGraph, file: usize, unit: &Unit) -> Option<Cause> {
+        let base = unit.bases.iter().find(|base| {
+            self.inheriting
+                .get(base.as_str())
+                .is_some_and(|files| files.iter().any(|&o| related(graph, file, o)))
+        })?;
+        Some(Cause {
+            name: format!("inherits {base}"),
+            from: None,
+        })
+    }
+
     /// The first of `names` bound by an affected unit of a related module; methods count
     /// only when the names are attribute-like (`x.name`, strings).
     fn named(
@@ -233,6 +286,17 @@ fn related(graph: &mut ImportGraph, file: usize, origin: usize) -> bool {
 
 fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+fn getattr_prefixes(facts: &[Arc<ModuleFacts>]) -> Vec<&str> {
+    let mut prefixes: Vec<&str> = facts
+        .iter()
+        .flat_map(|f| &f.units)
+        .flat_map(|u| u.getattr_prefixes.iter().map(String::as_str))
+        .collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    prefixes
 }
 
 fn referenced_names(facts: &[Arc<ModuleFacts>]) -> HashSet<&str> {

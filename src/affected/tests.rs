@@ -41,6 +41,25 @@ const FILES: &[(&str, &str)] = &[
         "from app.plugins import load\n\n\ndef test_load():\n    assert load('app.text')\n",
     ),
     ("tests/data/sample.json", "{}\n"),
+    // Test methods inherited from a helper module's class.
+    (
+        "tests/base_cases.py",
+        "from app.calc import mul\n\n\nclass Cases:\n    def test_square(self):\n        \
+         assert mul(2, 2) == 4\n",
+    ),
+    (
+        "tests/test_inherit.py",
+        "from base_cases import Cases\n\n\nclass TestInherited(Cases):\n    pass\n",
+    ),
+    // `read1` is called by the io machinery, never by name in the project.
+    (
+        "app/stream.py",
+        "class Reader:\n    def read1(self, n=-1):\n        return b''\n",
+    ),
+    (
+        "tests/test_stream.py",
+        "from app.stream import Reader\n\n\ndef test_reader():\n    assert Reader() is not None\n",
+    ),
     ("other/test_other.py", "def test_other():\n    pass\n"),
 ];
 
@@ -118,7 +137,11 @@ fn a_function_body_selects_the_tests_that_call_it_and_no_others() {
     let project = Project::new();
     let mut selector = project.selector(&[]);
     let mul = project.edit(&mut selector, "app/calc.py", "a * b", "a * b + 0");
-    assert_eq!(project.shown(&mul), ["tests/test_calc.py::test_mul"]);
+    assert_eq!(
+        project.shown(&mul),
+        // Its tests come from another module: pytest's ids for it are not read statically.
+        ["tests/test_calc.py::test_mul", "tests/test_inherit.py"]
+    );
     // add is called by Acc.push, which the conftest fixture's test calls by attribute.
     let add = project.edit(&mut selector, "app/calc.py", "a + b", "b + a");
     assert_eq!(
@@ -131,6 +154,9 @@ fn a_function_body_selects_the_tests_that_call_it_and_no_others() {
     // A module nothing imports by name is reached by the computed import in plugins.load.
     let extra = project.edit(&mut selector, "app/extra.py", "return 1", "return 2");
     assert_eq!(project.shown(&extra), ["tests/test_plugins.py::test_load"]);
+    // A method nothing names reaches the users of its class.
+    let read1 = project.edit(&mut selector, "app/stream.py", "return b''", "return b'x'");
+    assert_eq!(project.shown(&read1), ["tests/test_stream.py::test_reader"]);
     assert!(!add.everything && add.native.is_empty());
 }
 
@@ -168,7 +194,9 @@ fn top_level_code_and_deletions_select_whole_files_and_fixtures_their_users() {
         [
             "tests/test_acc.py",
             "tests/test_calc.py",
+            "tests/test_inherit.py",
             "tests/test_plugins.py",
+            "tests/test_stream.py",
             "tests/test_text.py"
         ]
     );
