@@ -91,8 +91,8 @@ struct State<'f> {
     /// Affected methods nothing names, with their file: only `getattr` by a computed name
     /// reaches them (`visit_` + the node's class name).
     hidden: Vec<String>,
-    /// Names some unit refers to.
-    referenced: HashSet<&'f str>,
+    /// Name → how many units refer to it.
+    referenced: HashMap<&'f str, usize>,
     /// The literal starts of `getattr` by computed name, anywhere in the project.
     prefixes: Vec<&'f str>,
     /// Class name → files where a class of that name has affected methods (its own or
@@ -138,7 +138,10 @@ impl State<'_> {
         let method = unit.binds[0].as_str();
         let class = unit.name.split_once('.').map_or("", |(class, _)| class);
         self.inherit(class, file);
-        let unnamed = !self.referenced.contains(method) && !self.test_modules[file];
+        // Its own body calling `self._inner.read1()` does not count as being named.
+        let own = usize::from(unit.attrs.iter().any(|a| a == method));
+        let named = self.referenced.get(method).copied().unwrap_or(0) > own;
+        let unnamed = !named && !self.test_modules[file];
         let dispatched = self
             .prefixes
             .iter()
@@ -258,7 +261,9 @@ impl State<'_> {
         names: &[String],
         attributes: bool,
     ) -> Option<Cause> {
-        for name in names {
+        // `super().__init__()` or `x.__eq__` reaches a special method through its class, which
+        // the class's own name already stands for; by the bare name it would be every class.
+        for name in names.iter().filter(|n| !is_dunder(n)) {
             let Some(origins) = self.origins.get(name) else {
                 continue;
             };
@@ -299,17 +304,22 @@ fn getattr_prefixes(facts: &[Arc<ModuleFacts>]) -> Vec<&str> {
     prefixes
 }
 
-fn referenced_names(facts: &[Arc<ModuleFacts>]) -> HashSet<&str> {
-    facts
-        .iter()
-        .flat_map(|f| &f.units)
-        .flat_map(|u| {
-            let entries = u.entries.iter().flat_map(|e| &e.refs);
-            u.refs
-                .iter()
-                .chain(&u.attrs)
-                .chain(entries)
-                .map(String::as_str)
-        })
-        .collect()
+fn referenced_names(facts: &[Arc<ModuleFacts>]) -> HashMap<&str, usize> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for unit in facts.iter().flat_map(|f| &f.units) {
+        let entries = unit.entries.iter().flat_map(|e| &e.refs);
+        let mut names: Vec<&str> = unit
+            .refs
+            .iter()
+            .chain(&unit.attrs)
+            .chain(entries)
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    counts
 }
