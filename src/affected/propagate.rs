@@ -150,8 +150,8 @@ impl State<'_> {
             self.hidden.push(method.to_string());
         }
         // Special methods run through the class (`C()`, `x == y`, `for a in c`), and so do
-        // methods nothing names (the runtime calls `read1` on a stream).
-        if is_dunder(method) || (unnamed && !dispatched) {
+        // protocol methods and methods nothing names (the runtime calls `read1` on a stream).
+        if is_dunder(method) || PROTOCOL.contains(&method) || (unnamed && !dispatched) {
             self.push_origin(class, file, Some(index), false);
         }
     }
@@ -288,6 +288,31 @@ impl State<'_> {
 fn related(graph: &mut ImportGraph, file: usize, origin: usize) -> bool {
     graph.reaches(file, origin) || graph.reaches(origin, file)
 }
+
+/// Methods Python's own machinery calls on an object handed to it (file objects for `io`, and
+/// a mapping's `keys` for `dict(x)` / `**x`): like special methods, reached through the class.
+const PROTOCOL: [&str; 20] = [
+    "read",
+    "read1",
+    "readinto",
+    "readinto1",
+    "readline",
+    "readlines",
+    "readable",
+    "write",
+    "writelines",
+    "writable",
+    "flush",
+    "close",
+    "fileno",
+    "seek",
+    "seekable",
+    "tell",
+    "truncate",
+    "isatty",
+    "detach",
+    "keys",
+];
 
 fn is_dunder(name: &str) -> bool {
     name.len() > 4 && name.starts_with("__") && name.ends_with("__")

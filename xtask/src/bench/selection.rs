@@ -364,10 +364,11 @@ impl Work<'_> {
         let start = Instant::now();
         let selected = self.vigil_changed()?;
         let list_ms = start.elapsed().as_millis();
-        let selected_ids = match &selected.from_files {
+        let mut selected_ids = match &selected.from_files {
             true => files_to_ids(&selected.lines, all),
             false => selected.lines.iter().cloned().collect(),
         };
+        selected_ids.extend(files_to_ids(&selected.uncollected, all));
         let unknown: Vec<String> = selected_ids.difference(all_set).cloned().collect();
         let mut trial = Trial {
             point: point.clone(),
@@ -428,18 +429,37 @@ impl Work<'_> {
         Ok(())
     }
 
+    /// The files `vigil list --changed --files` selects of which `ids` holds no test.
+    fn uncollected(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut files = self.vigil_cmd();
+        files.args(["--changed", "--files"]);
+        let (_, out, _) = output(&mut files)?;
+        let listed: BTreeSet<String> = ids
+            .iter()
+            .map(|id| normalize(id.split("::").next().unwrap_or(id)))
+            .collect();
+        Ok(lines(&out)
+            .into_iter()
+            .filter(|file| !listed.contains(&normalize(file)))
+            .collect())
+    }
+
     /// `vigil list --changed`; when vigil cannot collect the mutated tree, its `--files`.
     fn vigil_changed(&self) -> Result<Listed> {
         let mut cmd = self.vigil_cmd();
         cmd.arg("--changed");
         let (code, out, err) = output(&mut cmd)?;
         match code {
-            Some(0) | Some(5) => Ok(Listed {
-                lines: lines(&out),
-                summary: summary_line(&err),
-                from_files: false,
-                error: None,
-            }),
+            Some(0) | Some(5) => {
+                let ids = lines(&out);
+                Ok(Listed {
+                    uncollected: self.uncollected(&ids)?,
+                    lines: ids,
+                    summary: summary_line(&err),
+                    from_files: false,
+                    error: None,
+                })
+            }
             _ => {
                 let mut files = self.vigil_cmd();
                 files.args(["--changed", "--files"]);
@@ -452,6 +472,7 @@ impl Work<'_> {
                 );
                 Ok(Listed {
                     lines: lines(&out2),
+                    uncollected: Vec::new(),
                     summary: summary_line(&err2),
                     from_files: true,
                     error: Some(format!("exit {code:?}: {}", first_error(&err))),
@@ -464,6 +485,9 @@ impl Work<'_> {
 /// What `vigil list --changed` printed.
 struct Listed {
     lines: Vec<String>,
+    /// Test files the selection holds that listed no id: the mutation breaks their import, so
+    /// collection lists nothing, but a run of the selection runs (and fails) them whole.
+    uncollected: Vec<String>,
     /// Its `vigil: N files changed since HEAD: ...` line.
     summary: String,
     /// The lines are test files (`--files`), not ids.
