@@ -22,6 +22,7 @@ mod graph;
 mod modules;
 mod non_python;
 mod propagate;
+mod references;
 mod targets;
 #[cfg(test)]
 mod tests;

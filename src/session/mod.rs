@@ -357,12 +357,7 @@ fn starting_workers(
 
 /// Discovery of the Python side; `false` when only native tests were asked for by id.
 fn discover_python(request: &RunRequest) -> Result<(Discovery, bool), SessionError> {
-    let python: Vec<String> = request
-        .paths
-        .iter()
-        .filter(|p| !p.starts_with(NATIVE_PREFIX))
-        .cloned()
-        .collect();
+    let python = request.python_paths();
     let wanted = request.paths.is_empty() || !python.is_empty();
     let mut discovery = discover::discover(&request.invocation_dir, &python)?;
     if !wanted {
@@ -371,7 +366,19 @@ fn discover_python(request: &RunRequest) -> Result<(Discovery, bool), SessionErr
     Ok((discovery, wanted))
 }
 
-const NATIVE_PREFIX: &str = "native:";
+/// The start of a native (Rust) test's id, as a path selects it.
+pub const NATIVE_PREFIX: &str = "native:";
+
+impl RunRequest {
+    /// The paths that are pytest's (files, directories, node ids), not `native:` ids.
+    pub fn python_paths(&self) -> Vec<String> {
+        self.paths
+            .iter()
+            .filter(|p| !p.starts_with(NATIVE_PREFIX))
+            .cloned()
+            .collect()
+    }
+}
 
 /// Native tests the paths select: all without paths, those whose id starts with a given
 /// `native:` prefix, none when only Python paths were given.

@@ -40,7 +40,7 @@ use watch_loop::{Setup, WatchLoop};
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// Ids of native tests (and their prefixes as run paths) start with this.
-const NATIVE_PREFIX: &str = "native:";
+use crate::session::NATIVE_PREFIX;
 
 /// How `vigil watch` was started.
 #[derive(Debug, Clone)]
@@ -89,12 +89,7 @@ pub fn watch(
     stop: Arc<AtomicBool>,
 ) -> Result<(), WatchError> {
     let request = resolved.request;
-    let python: Vec<String> = request
-        .paths
-        .iter()
-        .filter(|p| !p.starts_with(NATIVE_PREFIX))
-        .cloned()
-        .collect();
+    let python = request.python_paths();
     let rootdir = discover::discover(&request.invocation_dir, &python)?
         .config
         .rootdir;

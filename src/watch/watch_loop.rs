@@ -305,7 +305,7 @@ impl WatchLoop {
     }
 
     fn ask_selector(&mut self, scope: &Scope) -> Selection {
-        let python: Vec<String> = python_paths(&self.setup.base);
+        let python: Vec<String> = self.setup.base.python_paths();
         let test_files: Vec<PathBuf> =
             match discover::discover(&self.setup.base.invocation_dir, &python) {
                 Ok(discovery) => discovery.files.into_iter().map(|f| f.path).collect(),
@@ -456,19 +456,10 @@ fn dedup(paths: &mut Vec<String>) {
     paths.retain(|p| seen.insert(p.clone()));
 }
 
-/// The request's Python paths as given (discovery reads them relative to the invocation dir).
-fn python_paths(request: &RunRequest) -> Vec<String> {
-    request
-        .paths
-        .iter()
-        .filter(|p| !p.starts_with(NATIVE_PREFIX))
-        .cloned()
-        .collect()
-}
-
 /// The request's Python paths made absolute, node id parts kept.
 fn absolute_paths(request: &RunRequest) -> Vec<String> {
-    python_paths(request)
+    request
+        .python_paths()
         .iter()
         .map(|p| {
             let absolute = discover::absolute(&request.invocation_dir, Path::new(p));
