@@ -21,7 +21,7 @@ const TARGET: f64 = 0.95;
 pub const DIAGNOSE_ROUNDS: usize = 5;
 /// Left out of the corpus copy: build output and caches of earlier runs in the source tree
 /// would make the copy's first run something other than a first run.
-const SKIP: [&str; 4] = ["target", "__pycache__", ".pytest_cache", ".vigil"];
+pub(super) const SKIP: [&str; 4] = ["target", "__pycache__", ".pytest_cache", ".vigil"];
 
 const HEADER: [&str; 9] = [
     "style",
@@ -108,6 +108,7 @@ pub fn measure(vigil: &Path, python: &Path) -> Result<Section> {
     copy_tree(
         &paths::repo().join("fixtures").join("failures"),
         &corpus.dir,
+        &SKIP,
     )?;
     let mut section = corpus.score_styles();
     eprintln!("\n== diagnosis cost: a generated project of failing tests ==");
@@ -208,21 +209,20 @@ impl Corpus<'_> {
     }
 }
 
-/// Copies a directory tree, leaving out the SKIP names.
-pub(super) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies a directory tree, leaving out the `skip` names; symlinks are copied as what they
+/// point to.
+pub(super) fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
     fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let entries = fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("reading {}", from.display()))?;
         let name = entry.file_name();
-        if SKIP.iter().any(|s| name == *s) {
+        if skip.iter().any(|s| name == *s) {
             continue;
         }
         let (src, dst) = (entry.path(), to.join(&name));
-        let kind = entry.file_type();
-        let kind = kind.with_context(|| format!("reading {}", src.display()))?;
-        if kind.is_dir() {
-            copy_tree(&src, &dst)?;
+        if src.is_dir() {
+            copy_tree(&src, &dst, skip)?;
         } else {
             fs::copy(&src, &dst)
                 .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;

@@ -122,7 +122,7 @@ fn measure_suite(vigil: &Path, suite: &Suite, trials: usize, logs: &Path) -> Res
         .tempdir()
         .context("creating a temp dir for the suite copy")?;
     let tree = tmp.path().join(&suite.name);
-    copy_tree(&suite.dir, &tree)?;
+    super::diagnosis::copy_tree(&suite.dir, &tree, &SKIP)?;
     let plugin_dir = tmp.path().join("plugin");
     fs::create_dir_all(&plugin_dir)?;
     fs::write(plugin_dir.join("vigil_bench_outcomes.py"), OUTCOMES_PY)?;
@@ -537,28 +537,6 @@ fn run_with_timeout(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Copies a directory tree, leaving out the SKIP names; symlinks are copied as what they
-/// point to.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    let entries = fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
-        let name = entry.file_name();
-        if SKIP.iter().any(|s| name == *s) {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if src.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else {
-            fs::copy(&src, &dst)
-                .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
-        }
-    }
-    Ok(())
 }
 
 fn lines(out: &str) -> Vec<String> {

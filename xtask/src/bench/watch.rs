@@ -172,7 +172,11 @@ fn peer_venv() -> Result<PathBuf> {
 /// A copy of fixtures/watch in `work`, committed to a fresh git repository.
 fn project(work: &Path) -> Result<PathBuf> {
     let project = work.join("project");
-    super::diagnosis::copy_tree(&paths::repo().join("fixtures").join("watch"), &project)?;
+    super::diagnosis::copy_tree(
+        &paths::repo().join("fixtures").join("watch"),
+        &project,
+        &super::diagnosis::SKIP,
+    )?;
     fs::write(
         project.join(".gitignore"),
         ".vigil/\n__pycache__/\n.pytest_cache/\n",
