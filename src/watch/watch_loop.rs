@@ -78,6 +78,8 @@ pub struct WatchLoop {
     last_scope: Option<Scope>,
     /// What the last changes selected, for a rerun.
     last_selection: Option<Selection>,
+    /// What a run cancelled by further changes had selected: the next run includes it.
+    carried: Option<Selection>,
     described: Option<Described>,
     last: Option<Finished>,
 }
@@ -111,6 +113,7 @@ impl WatchLoop {
             quitting: false,
             last_scope: None,
             last_selection: None,
+            carried: None,
             described: None,
             last: None,
         })
@@ -209,6 +212,16 @@ impl WatchLoop {
             true => self.queued.take().unwrap_or_else(|| running.scope.clone()),
             false => Scope::default(),
         };
+        // The selector has read the cancelled run's changes already: asked again, it would
+        // find no difference in them, so what they selected is carried into the next run.
+        if from_changes {
+            if let Some(cancelled) = self.last_selection.clone() {
+                match &mut self.carried {
+                    Some(carried) => carry(carried, cancelled),
+                    None => self.carried = Some(cancelled),
+                }
+            }
+        }
         let why = match from_changes {
             true => format!("changed: {}", self.changes_text(&scope.changes)),
             false => "key pressed".to_string(),
@@ -299,7 +312,10 @@ impl WatchLoop {
         if let Some(last) = self.last_selection.as_ref().filter(|_| scope.rerun) {
             return last.clone();
         }
-        let selection = self.ask_selector(scope);
+        let mut selection = self.ask_selector(scope);
+        if let Some(carried) = self.carried.take() {
+            carry(&mut selection, carried);
+        }
         self.last_selection = Some(selection.clone());
         selection
     }
@@ -476,4 +492,20 @@ fn unfiltered(request: &RunRequest) -> bool {
         && request.markers.is_none()
         && request.planning.select_tiers.is_none()
         && request.pytest_args.is_empty()
+}
+
+/// Adds `more` to `selection`.
+fn carry(selection: &mut Selection, more: Selection) {
+    selection.everything |= more.everything;
+    for path in more.python {
+        if !selection.python.contains(&path) {
+            selection.python.push(path);
+        }
+    }
+    for path in more.native {
+        if !selection.native.contains(&path) {
+            selection.native.push(path);
+        }
+    }
+    selection.reasons.extend(more.reasons);
 }
