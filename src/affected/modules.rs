@@ -20,14 +20,7 @@ const SKIPPED_DIRS: [&str; 8] = [
 
 /// The project's `.py` files under `root`, sorted; `.gitignore`d files are left out.
 pub fn python_files(root: &Path) -> Vec<PathBuf> {
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .parents(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(false)
-        .require_git(false)
-        .ignore(false)
+    let walker = crate::discover::project_walker(root)
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             let name = entry.file_name().to_str().unwrap_or("");

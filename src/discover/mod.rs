@@ -12,7 +12,7 @@ mod pytest_config;
 pub mod python_source;
 mod walk;
 
-pub use walk::is_virtualenv;
+pub use walk::{is_virtualenv, project_walker};
 
 use std::path::{Path, PathBuf};
 

@@ -23,16 +23,9 @@ pub fn test_files(root: &Path, rules: &WalkRules) -> Vec<PathBuf> {
     }
     let mut files = Vec::new();
     let norecurse = rules.norecursedirs.clone();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .parents(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(false)
-        .require_git(false)
+    let walker = project_walker(root)
         // pytest follows symlinked directories and files; the walker stops at loops.
         .follow_links(true)
-        .ignore(false)
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             // The root is always entered, as pytest enters a directory given as an argument.
@@ -56,6 +49,21 @@ pub fn test_files(root: &Path, rules: &WalkRules) -> Vec<PathBuf> {
 fn enters(dir: &Path, extra: &[PathPattern]) -> bool {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name != "__pycache__" && !is_virtualenv(dir) && !extra.iter().any(|p| p.matches(dir))
+}
+
+/// A walk of the project under `root` as git sees it: hidden files included, `.gitignore`
+/// (root, nested, parents') and `.git/info/exclude` respected, with or without a repository.
+pub fn project_walker(root: &Path) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .parents(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .ignore(false);
+    builder
 }
 
 /// A virtualenv (or conda env) directory: never part of the project.
