@@ -46,6 +46,9 @@ pub enum Event {
         reason: String,
         in_flight: Option<String>,
     },
+    /// The run is one shard of a partitioned selection (`--partition`): which, and every
+    /// shard's share.
+    Partitioned(crate::session::partition::PartitionSummary),
     /// Something the user should see that is not a test result (a worker's usage error, ...).
     Notice {
         message: String,

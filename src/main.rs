@@ -23,6 +23,7 @@ use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
 use vigil::history::HistoryError;
+use vigil::plan::partition::Partition;
 use vigil::report::{
     render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
 };
@@ -123,6 +124,10 @@ struct Selection {
     /// change to the test).
     #[arg(long)]
     explain: bool,
+    /// Run only shard M of N of the selection: KIND is hash (by test id, stable under
+    /// filtering), slice (round-robin) or duration (balanced by history's durations).
+    #[arg(long, value_name = "KIND:M/N")]
+    partition: Option<Partition>,
     /// Arguments handed to pytest as they are.
     #[arg(last = true, value_name = "PYTEST_ARGS")]
     pytest_args: Vec<OsString>,
@@ -312,6 +317,7 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
         no_history: false,
         retries: None,
         flaky_result: None,
+        partition: selection.partition,
     }
 }
 
@@ -498,5 +504,12 @@ fn plan(
 fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Preview, Failure> {
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
-    session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))
+    let request = &resolved.request;
+    let mut preview =
+        session::preview(request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    if let Some(partition) = request.partition {
+        let shard = session::partition::Shard::of_preview(request, &preview, partition);
+        session::narrow(&mut preview, &shard);
+    }
+    Ok(preview)
 }

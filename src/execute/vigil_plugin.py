@@ -17,6 +17,7 @@ prerequisite did not pass -- pytest-dependency's semantics, across files.
 """
 
 import glob
+import hashlib
 import heapq
 import json
 import os
@@ -76,6 +77,7 @@ class _Plan:
         self.named = frozenset(raw.get("named") or ())
         self.logs = _LogWatch(raw.get("logs") or ())
         self.breaker = _Breaker(raw.get("blocked_file"))
+        self.partition = _Partition(raw["partition"]) if raw.get("partition") else None
         self._tier_markers = {m: t["name"] for t in self.tiers for m in t.get("markers", ())}
         self._tier_dirs = {d: t["name"] for t in self.tiers for d in t.get("dirs", ())}
 
@@ -111,6 +113,24 @@ class _Plan:
         if key not in self.capabilities:
             self.capabilities[key] = _probe(key)
         return self.capabilities[key]
+
+
+class _Partition:
+    """This machine's shard of a partitioned selection (`vigil run --partition`): vigil dealt
+    every test it collected beforehand; a test it did not see (collection that differs from
+    run to run) goes by the hash vigil uses for `hash`, so every shard decides alike."""
+
+    def __init__(self, raw):
+        self.index = int(raw["index"])
+        self.total = max(1, int(raw["total"]))
+        self.assign = raw.get("assign") or {}
+
+    def owns(self, nodeid):
+        shard = self.assign.get(nodeid)
+        if shard is None:
+            digest = hashlib.sha256(nodeid.encode("utf-8")).digest()
+            shard = int.from_bytes(digest[:8], "big") % self.total
+        return shard == self.index
 
 
 class _Breaker:
@@ -264,6 +284,7 @@ class VigilPlugin:
         plan = self.assignment["plan"] if self.assignment else None
         if plan is not None:
             self._apply_tiers(plan, config, items)
+            self._apply_partition(plan, config, items)
             self._apply_skips(plan, items)
         self.deps = _Dependencies(items)
         items[:] = self.deps.order(items)
@@ -295,6 +316,14 @@ class VigilPlugin:
         wanted = frozenset(plan.run_tiers)
         keep = [i for i in items if self.tiers[i.nodeid] in wanted]
         drop = [i for i in items if self.tiers[i.nodeid] not in wanted]
+        _deselect(config, items, keep, drop)
+
+    def _apply_partition(self, plan, config, items):
+        if plan.partition is None:
+            return
+        owned = [plan.partition.owns(i.nodeid) for i in items]
+        keep = [i for i, mine in zip(items, owned) if mine]
+        drop = [i for i, mine in zip(items, owned) if not mine]
         _deselect(config, items, keep, drop)
 
     def _apply_skips(self, plan, items):

@@ -90,6 +90,37 @@ fn file_durations(store: &Store) -> rusqlite::Result<HashMap<String, Vec<f64>>> 
     Ok(per_file)
 }
 
+/// How many of the latest runs a test's median is taken over: more than for files, because a
+/// shard's run holds only its share of the tests.
+const TEST_RUNS: i64 = 20;
+
+/// Each test's median duration in seconds (first attempts) over the latest runs it ran in:
+/// what `--partition duration` balances shards with.
+pub fn test_medians(store: &Store) -> Result<HashMap<String, f64>, HistoryError> {
+    let read = || -> rusqlite::Result<HashMap<String, Vec<f64>>> {
+        let mut statement = store.conn.prepare(
+            "SELECT t.name, r.duration_us FROM results r JOIN tests t ON t.id = r.test_id
+             WHERE r.attempt = 1
+               AND r.run_id IN (SELECT id FROM runs WHERE source = 'vigil'
+                                ORDER BY started_ms DESC, id DESC LIMIT ?1)",
+        )?;
+        let mut samples: HashMap<String, Vec<f64>> = HashMap::new();
+        let rows = statement.query_map([TEST_RUNS], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (test, micros) = row?;
+            samples.entry(test).or_default().push(micros as f64 / 1e6);
+        }
+        Ok(samples)
+    };
+    let samples = read().map_err(|e| store.error(e))?;
+    Ok(samples
+        .into_iter()
+        .map(|(test, mut values)| (test, median(&mut values)))
+        .collect())
+}
+
 pub(super) fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;

@@ -24,7 +24,7 @@ mod timeline;
 mod trends;
 mod window;
 
-pub use durations::HistoryEstimate;
+pub use durations::{test_medians, HistoryEstimate};
 pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
 pub use flaky::{flips, Flaky};
 pub use git::GitInfo;

@@ -3,6 +3,7 @@
 //! workers. Selection by `-k`, `-m` and paths is pytest's own, passed through.
 
 mod balance;
+pub mod partition;
 pub mod capabilities;
 pub mod dependencies;
 pub mod tiers;

@@ -39,6 +39,9 @@ pub fn render_plan(preview: &Preview) -> String {
     for error in &preview.errors {
         let _ = writeln!(out, "error: {error}");
     }
+    if let Some(partition) = &preview.partition {
+        out.push_str(&super::render_partition_table(partition));
+    }
     let all: Vec<&PlannedTest> = preview.waves.iter().flat_map(wave_tests).collect();
     let skipped = all.iter().filter(|t| t.skip.is_some()).count();
     let _ = writeln!(

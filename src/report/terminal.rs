@@ -186,6 +186,7 @@ impl Reporter for TerminalReporter {
                 self.line(format!("worker {worker}: {reason}"));
             }
             Event::Notice { message } => self.notices.push(message.clone()),
+            Event::Partitioned(summary) => self.line(super::render_partition_line(summary)),
             Event::RunFinished {
                 tally, duration, ..
             } => {

@@ -6,6 +6,7 @@ mod breaker;
 mod diagnosis;
 mod fanout;
 mod history;
+pub mod partition;
 mod prepare;
 mod preview;
 pub mod request;
@@ -27,6 +28,7 @@ use crate::execute::{self, ExecuteError, ExecuteOptions, Execution, Work};
 use crate::exit::ExitCode;
 use crate::plan::capabilities::CapabilityConfig;
 use crate::plan::tiers::{self, TierError};
+use crate::plan::partition::Partition;
 use crate::plan::{self, Estimate, Tiers};
 use crate::report::{ReportError, Reporter};
 use crate::retry::{FlakyResult, RetryPolicy};
@@ -36,7 +38,7 @@ pub use diagnosis::{diagnose_settings, DiagnoseSettings};
 use fanout::Fanout;
 pub use history::{recorder, HistorySettings};
 pub use prepare::{native_tier, Prepared};
-pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
+pub use preview::{narrow, preview, Preview, PreviewWave, PreviewWorker};
 
 /// Everything a run needs, already resolved from flags, environment and config.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub struct RunRequest {
     pub retry: RetryPolicy,
     /// When a failing capability's remaining tests are skipped as blocked.
     pub breaker: BreakerSettings,
+    /// `--partition`: run only this machine's shard of the selection.
+    pub partition: Option<Partition>,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -155,11 +159,26 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<RunOutcome, SessionError> {
     let started = Instant::now();
-    let (discovery, python_paths) = discover_python(request)?;
+    let (mut discovery, mut python_paths) = discover_python(request)?;
     let rootdir = discovery.config.rootdir.clone();
-    let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
+    let mut prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
+    let mut native = selected_native(request, &prepared.native);
+    let shard = match request.partition {
+        Some(p) => {
+            let found = (&discovery, &prepared, native.as_slice());
+            Some(partition::Shard::compute(request, p, found, cancel)?)
+        }
+        None => None,
+    };
+    if let Some(shard) = &shard {
+        let files = shard.files(&rootdir);
+        discovery.files.retain(|f| files.contains(&f.path));
+        // A blind worker would collect every file only to deselect other shards' tests.
+        python_paths &= !discovery.files.is_empty();
+        native.retain(|t| shard.owns(&t.id));
+        prepared.native_errors.retain(|e| shard.owns(&e.id));
+    }
     let estimate = history::estimate(request, &rootdir, &discovery.files);
-    let native = selected_native(request, &prepared.native);
     let waves = waves(&request.planning)?;
     // The file the circuit breaker tells the workers about open capabilities through.
     let scratch = tempfile::Builder::new()
@@ -174,6 +193,7 @@ pub fn run(
         python_paths,
         rootdir: &rootdir,
         blocked_file: scratch.path().join("blocked.json"),
+        shard: shard.as_ref(),
     };
     let mut fanout = fanout(request, &mut *reporters, &planned);
     fanout.send(Event::RunStarted {
@@ -181,6 +201,11 @@ pub fn run(
         files: discovery.files.len(),
         workers: starting_workers(request, &discovery, &prepared, native.len(), &*estimate),
     });
+    if let Some(shard) = &shard {
+        let mut summary = shard.summary.clone();
+        summary.tests.clear();
+        fanout.send(Event::Partitioned(summary));
+    }
     for error in &prepared.native_errors {
         fanout.send(Event::TestFinished(error.clone()));
     }
@@ -225,6 +250,7 @@ struct Planned<'a> {
     python_paths: bool,
     rootdir: &'a std::path::Path,
     blocked_file: PathBuf,
+    shard: Option<&'a partition::Shard>,
 }
 
 /// The event fan-out, with its diagnoser and circuit breaker.
@@ -307,6 +333,9 @@ fn run_waves(
         }
         let mut plan = plugin_plan(request, planned.prepared, wave, &gated);
         plan["blocked_file"] = planned.blocked_file.to_string_lossy().into_owned().into();
+        if let Some(shard) = planned.shard {
+            plan["partition"] = shard.plugin_plan();
+        }
         let options = execute_options(request, planned.rootdir.to_path_buf(), plan);
         let work = Work {
             batches: &batches,

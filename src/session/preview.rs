@@ -8,11 +8,14 @@ use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
+use crate::discover::native::NativeTest;
+use crate::discover::Discovery;
 use crate::events::{Event, PlannedTest};
 use crate::execute::{self, Work};
 
+use super::partition::{PartitionSummary, Shard};
 use super::{discover_python, selected_native, RunRequest, SessionError};
-use super::{execute_options, native_tier, plugin_plan, prepare, wave_work, waves};
+use super::{execute_options, native_tier, plugin_plan, prepare, wave_work, waves, Prepared};
 
 #[derive(Debug, Serialize)]
 pub struct Preview {
@@ -28,6 +31,15 @@ pub struct Preview {
     pub capabilities: BTreeMap<String, Option<String>>,
     /// Files pytest could not collect, native binaries that could not be built.
     pub errors: Vec<String>,
+    /// The ids of those errors, as their results carry them.
+    #[serde(skip)]
+    pub error_ids: Vec<String>,
+    /// Files that share a worker because of test dependencies (absolute paths).
+    #[serde(skip)]
+    pub groups: Vec<BTreeSet<PathBuf>>,
+    /// With `--partition`: how the selection is dealt, and this shard's share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,24 +65,37 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
     let rootdir = discovery.config.rootdir.clone();
     let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
     let native = selected_native(request, &prepared.native);
+    collect(request, &discovery, &prepared, &native, cancel)
+}
+
+/// The plan of what discovery and preparation found: workers collect, nothing runs.
+pub(super) fn collect(
+    request: &RunRequest,
+    discovery: &Discovery,
+    prepared: &Prepared,
+    native: &[NativeTest],
+    cancel: &AtomicBool,
+) -> Result<Preview, SessionError> {
+    let rootdir = discovery.config.rootdir.clone();
     let estimate = super::history::estimate(request, &rootdir, &discovery.files);
     let mut errors: Vec<String> = prepared
         .native_errors
         .iter()
         .map(|e| format!("{}: {}", e.id, first_message(e)))
         .collect();
+    let mut error_ids: Vec<String> = prepared.native_errors.iter().map(|e| e.id.clone()).collect();
     let mut preview_waves = Vec::new();
     for wave in waves(&request.planning)? {
         let work = wave_work(
             request,
-            &discovery,
-            &prepared,
-            &native,
+            discovery,
+            prepared,
+            native,
             &wave,
             &BTreeMap::new(),
             &*estimate,
         );
-        let plan = plugin_plan(request, &prepared, &wave, &BTreeMap::new());
+        let plan = plugin_plan(request, prepared, &wave, &BTreeMap::new());
         let mut options = execute_options(request, rootdir.clone(), plan);
         options
             .pytest_args
@@ -99,7 +124,8 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
                     }
                 }
                 Event::TestFinished(result) => {
-                    errors.push(format!("{}: {}", result.id, first_message(&result)))
+                    errors.push(format!("{}: {}", result.id, first_message(&result)));
+                    error_ids.push(result.id);
                 }
                 _ => {}
             })?;
@@ -153,7 +179,30 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
             .map(|(req, missing)| (req.key(), missing.map(str::to_string)))
             .collect(),
         errors,
+        error_ids,
+        groups: prepared.groups.clone(),
+        partition: None,
     })
+}
+
+/// `vigil plan --partition`: the plan of this shard alone, with every shard's share.
+pub fn narrow(preview: &mut Preview, shard: &Shard) {
+    for wave in &mut preview.waves {
+        for worker in &mut wave.workers {
+            worker.tests.retain(|t| shard.owns(&t.id));
+        }
+        wave.workers.retain(|w| !w.tests.is_empty());
+        wave.native.retain(|t| shard.owns(&t.id));
+    }
+    // `errors` and `error_ids` are parallel: the message and the id of each error.
+    let errors = std::mem::take(&mut preview.errors);
+    let ids = std::mem::take(&mut preview.error_ids);
+    (preview.errors, preview.error_ids) = errors
+        .into_iter()
+        .zip(ids)
+        .filter(|(_, id)| shard.owns(id))
+        .unzip();
+    preview.partition = Some(shard.summary.clone());
 }
 
 fn first_message(result: &crate::events::TestResult) -> String {

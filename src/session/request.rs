@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{ConfigError, Loaded, Profile};
+use crate::plan::partition::Partition;
 use crate::plan::Tiers;
 use crate::python;
 
@@ -35,6 +36,8 @@ pub struct Flags {
     pub retries: Option<u32>,
     /// `--flaky-result pass|fail`.
     pub flaky_result: Option<String>,
+    /// `--partition KIND:M/N`.
+    pub partition: Option<Partition>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +107,7 @@ pub fn resolve(
             loaded,
         )?,
         breaker: breaker_settings(loaded),
+        partition: flags.partition,
     };
     Ok(Resolved {
         request,

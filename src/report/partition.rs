@@ -1,0 +1,62 @@
+//! Renders a partition: the one line a shard's run starts with, and the table of every
+//! shard's share that `vigil plan --partition` prints.
+
+use std::fmt::Write;
+
+use crate::session::partition::PartitionSummary;
+
+/// `shard 2/4 (duration): 120 of 480 tests, expected 12.3 s (slowest shard 12.4 s)`.
+pub fn render_partition_line(summary: &PartitionSummary) -> String {
+    let mine = &summary.shards[summary.index - 1];
+    let slowest = summary
+        .shards
+        .iter()
+        .map(|s| s.expected_secs)
+        .fold(0.0, f64::max);
+    format!(
+        "vigil: shard {}/{} ({}): {} of {} tests, expected {:.1} s (slowest shard {:.1} s)",
+        summary.index,
+        summary.total,
+        kind_name(summary),
+        mine.tests,
+        summary.selected,
+        mine.expected_secs,
+        slowest
+    )
+}
+
+/// Every shard's tests and expected time, this one marked, and the balance (max / mean).
+pub fn render_partition_table(summary: &PartitionSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\npartition {}: {} tests, {} with a duration in history (the rest count as the mean)",
+        summary.spec, summary.selected, summary.measured
+    );
+    for shard in &summary.shards {
+        let mark = if shard.shard == summary.index { "  <- this one" } else { "" };
+        let _ = writeln!(
+            out,
+            "  shard {:>2}: {:>6} tests, expected {:>9.2} s{mark}",
+            shard.shard, shard.tests, shard.expected_secs
+        );
+    }
+    let _ = writeln!(out, "  balance: max/mean {:.3}", balance(summary));
+    out
+}
+
+/// The slowest shard's expected time over the mean shard's: 1.0 is a perfect split.
+pub fn balance(summary: &PartitionSummary) -> f64 {
+    let times: Vec<f64> = summary.shards.iter().map(|s| s.expected_secs).collect();
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let max = times.iter().copied().fold(0.0, f64::max);
+    if mean > 0.0 {
+        max / mean
+    } else {
+        1.0
+    }
+}
+
+fn kind_name(summary: &PartitionSummary) -> &str {
+    summary.spec.split(':').next().unwrap_or("")
+}
