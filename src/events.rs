@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnose::Diagnosis;
 use crate::exit::ExitCode;
 
 /// Everything a run reports, in the order it happens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     RunStarted {
@@ -56,6 +56,7 @@ pub enum Event {
     RunFinished {
         tally: Tally,
         exit: ExitCode,
+        #[serde(with = "seconds")]
         duration: Duration,
     },
 }
@@ -66,20 +67,44 @@ impl Serialize for ExitCode {
     }
 }
 
+impl<'de> Deserialize<'de> for ExitCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ExitCode, D::Error> {
+        let code = i32::deserialize(d)?;
+        ExitCode::from_code(code)
+            .ok_or_else(|| serde::de::Error::custom(format!("no exit code {code}")))
+    }
+}
+
+/// Durations as seconds (a float), the way JUnit, pytest and the JSON event log count them.
+pub mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(duration.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A collected test as the plan has it, before it runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedTest {
     pub id: String,
     pub tier: Option<String>,
     /// Why the plan skips it without running it (a tier gate, a missing capability).
     pub skip: Option<String>,
     /// The `depends` names it runs after.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
 }
 
 /// The final state of one test (or of one file that failed to collect).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
@@ -87,7 +112,9 @@ pub enum Outcome {
     /// Failed in setup or teardown, or a file that could not be collected.
     Error,
     Skipped,
+    #[serde(rename = "xfailed")]
     XFailed,
+    #[serde(rename = "xpassed")]
     XPassed,
     /// The worker process died while this test ran (signal, `os._exit`, ...).
     Crashed,
@@ -132,7 +159,7 @@ impl Outcome {
 }
 
 /// Where in a test's life a problem happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Collect,
@@ -143,7 +170,7 @@ pub enum Phase {
 
 /// A failure or error attached to a test. A failed call plus a failing teardown is one test
 /// with two problems, as in pytest's own JUnit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     pub phase: Phase,
     /// True for errors (setup/teardown/collection), false for failures of the test itself.
@@ -155,21 +182,21 @@ pub struct Problem {
     pub longrepr: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub path: String,
     pub line: Option<u32>,
 }
 
 /// The reason of a skip or an expected failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipInfo {
     pub message: String,
     pub location: Option<Location>,
 }
 
 /// A marker on a test, with its arguments as JSON values.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Marker {
     pub name: String,
     #[serde(default)]
@@ -178,12 +205,13 @@ pub struct Marker {
     pub kwargs: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestResult {
     /// pytest's node id, e.g. `tests/test_x.py::TestA::test_b[1]`.
     pub id: String,
     pub outcome: Outcome,
     /// Setup + call + teardown, as pytest's JUnit counts it.
+    #[serde(with = "seconds")]
     pub duration: Duration,
     pub problems: Vec<Problem>,
     /// Why it was skipped or expected to fail, and where the skip was raised.
@@ -195,7 +223,7 @@ pub struct TestResult {
     pub tier: Option<String>,
     pub worker: usize,
     /// The verdict on a failure, once diagnosis has read it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Box<Diagnosis>>,
     /// 1 for the first run of the test; a retry counts up.
     pub attempt: u32,
@@ -233,7 +261,7 @@ impl TestResult {
 }
 
 /// Counts of outcomes over a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     counts: Vec<(Outcome, usize)>,
     /// Tests that failed and then passed on a retry (counted as passed above too).

@@ -21,4 +21,18 @@ impl ExitCode {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// The exit code a number stands for, if any.
+    pub fn from_code(code: i32) -> Option<ExitCode> {
+        [
+            ExitCode::Ok,
+            ExitCode::TestsFailed,
+            ExitCode::Interrupted,
+            ExitCode::InternalError,
+            ExitCode::UsageError,
+            ExitCode::NoTestsCollected,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
+    }
 }

@@ -12,6 +12,7 @@ mod cli;
 
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
+use cli::outputs::{run_reporters, OutputArgs};
 use cli::schedule::ScheduleArgs;
 use cli::snapshot::SnapshotArgs;
 use cli::verify::VerifyArgs;
@@ -22,12 +23,9 @@ use vigil::config::{self, Loaded};
 use vigil::discover;
 use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
-use vigil::history::HistoryError;
 use vigil::plan::partition::Partition;
-use vigil::report::{
-    render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
-};
-use vigil::session::request::{self, Flags, Resolved};
+use vigil::report::{render_plan, render_tier_counts};
+use vigil::session::request::{self, Flags};
 use vigil::session::{self, Preview};
 use vigil::stress::{self, Repeat};
 
@@ -143,15 +141,8 @@ struct RunArgs {
     /// Kill a test's worker when the test runs longer than SECS.
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
-    /// Write a JUnit XML report to PATH.
-    #[arg(long, value_name = "PATH")]
-    junit: Option<PathBuf>,
-    /// Print a line for every test, not only for failures.
-    #[arg(short, long)]
-    verbose: bool,
-    /// Colour: auto (TTY and no NO_COLOR), always, never.
-    #[arg(long, value_name = "WHEN", default_value = "auto")]
-    color: String,
+    #[command(flatten)]
+    outputs: OutputArgs,
     /// Largest captured output kept per test section, in characters.
     #[arg(long, value_name = "CHARS", default_value_t = 1 << 20)]
     capture_cap: usize,
@@ -355,22 +346,12 @@ fn run(
     loaded: &Loaded,
     cancel: &AtomicBool,
 ) -> Result<ExitCode, Failure> {
-    let (junit, verbose) = (args.junit.clone(), args.verbose);
     let repeat = Repeat::from_flags(args.repeat, args.until_fail, args.max);
-    let color = match args.color.as_str() {
-        "always" => ColorChoice::Always,
-        "never" => ColorChoice::Never,
-        "auto" => ColorChoice::Auto,
-        other => {
-            return Err(usage(anyhow::anyhow!(
-                "--color takes auto, always or never, not {other:?}"
-            )))
-        }
-    };
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
-    let junit = junit.or(resolved.junit.clone());
-    let junit = junit.map(|path| discover::absolute(&invocation_dir, &path));
-    let make = |series: Option<&str>| reporters(&resolved, color, verbose, junit.clone(), series);
+    let outputs = args
+        .outputs
+        .resolve(&invocation_dir, resolved.junit.clone())?;
+    let make = |series: Option<&str>| run_reporters(&outputs, &resolved, series);
     let outcome = match repeat {
         Some(repeat) => {
             let mut stdout = std::io::stdout();
@@ -396,40 +377,6 @@ fn run(
         eprintln!("vigil: error: {message}");
     }
     Ok(outcome.exit)
-}
-
-/// One run's reporters: the terminal, JUnit, and history last (it is written after the files
-/// a person looks at first), as one of `series` when the run is a repetition.
-fn reporters(
-    resolved: &Resolved,
-    color: ColorChoice,
-    verbose: bool,
-    junit: Option<PathBuf>,
-    series: Option<&str>,
-) -> Result<Vec<Box<dyn Reporter>>, HistoryError> {
-    let history_path = resolved.request.history.as_ref().map(|h| h.path.clone());
-    let terminal = TerminalReporter::stdout(color, verbose).with_history(history_path);
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(terminal)];
-    if let Some(path) = junit {
-        reporters.push(Box::new(JunitReporter::new(path)));
-    }
-    // A database the user named must open; the default one only costs a warning, so a
-    // read-only checkout still runs its tests (as pytest does without its cache).
-    let explicit = resolved
-        .request
-        .history
-        .as_ref()
-        .is_some_and(|h| h.explicit);
-    match session::recorder(&resolved.request) {
-        Ok(Some(recorder)) => match series {
-            Some(series) => reporters.push(Box::new(recorder.in_series(series))),
-            None => reporters.push(Box::new(recorder)),
-        },
-        Ok(None) => {}
-        Err(error) if explicit => return Err(error),
-        Err(error) => eprintln!("vigil: warning: this run is not recorded in history: {error}"),
-    }
-    Ok(reporters)
 }
 
 /// First Ctrl-C / SIGTERM: stop gracefully (workers get SIGINT, then SIGKILL). Second: exit now.
@@ -505,8 +452,7 @@ fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Previ
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
     let request = &resolved.request;
-    let mut preview =
-        session::preview(request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    let mut preview = session::preview(request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
     if let Some(partition) = request.partition {
         let shard = session::partition::Shard::of_preview(request, &preview, partition);
         session::narrow(&mut preview, &shard);

@@ -3,9 +3,9 @@
 //! workers. Selection by `-k`, `-m` and paths is pytest's own, passed through.
 
 mod balance;
-pub mod partition;
 pub mod capabilities;
 pub mod dependencies;
+pub mod partition;
 pub mod tiers;
 
 pub use balance::{balance, Estimate, FileSizeEstimate};

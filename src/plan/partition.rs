@@ -151,7 +151,12 @@ fn expected_seconds(units: &[Unit]) -> Vec<f64> {
 fn longest_first(seconds: &[f64], total: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..seconds.len()).collect();
     order.sort_by(|&a, &b| seconds[b].total_cmp(&seconds[a]).then(a.cmp(&b)));
-    let mut heap: BinaryHeap<Load> = (0..total).map(|shard| Load { seconds: 0.0, shard }).collect();
+    let mut heap: BinaryHeap<Load> = (0..total)
+        .map(|shard| Load {
+            seconds: 0.0,
+            shard,
+        })
+        .collect();
     let mut shard_of = vec![0; seconds.len()];
     for unit in order {
         let Some(mut least) = heap.pop() else { break };
@@ -208,10 +213,19 @@ mod tests {
         assert_eq!((p.kind, p.index, p.total), (Kind::Duration, 2, 4));
         assert_eq!(p.to_string(), "duration:2/4");
         assert_eq!("count:1/2".parse::<Partition>().unwrap().kind, Kind::Slice);
-        assert!(matches!("hash".parse::<Partition>(), Err(PartitionError::Form(_))));
-        assert!(matches!("size:1/2".parse::<Partition>(), Err(PartitionError::Kind(_))));
+        assert!(matches!(
+            "hash".parse::<Partition>(),
+            Err(PartitionError::Form(_))
+        ));
+        assert!(matches!(
+            "size:1/2".parse::<Partition>(),
+            Err(PartitionError::Kind(_))
+        ));
         for bad in ["hash:0/2", "hash:3/2", "hash:a/2", "hash:1/0"] {
-            assert!(matches!(bad.parse::<Partition>(), Err(PartitionError::Range(_))), "{bad}");
+            assert!(
+                matches!(bad.parse::<Partition>(), Err(PartitionError::Range(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 mod diagnosis;
 mod history_tables;
 pub mod html;
+pub mod json_lines;
 mod junit;
 mod partition;
 mod plan;
@@ -14,6 +15,7 @@ mod text_table;
 
 pub use diagnosis::{render_groups, GroupView};
 pub use history_tables::{render_runs, render_timeline, render_trends};
+pub use json_lines::JsonLinesReporter;
 pub use junit::{junit_names, JunitReporter};
 pub use partition::{balance, render_partition_line, render_partition_table};
 pub use plan::{render_plan, render_tier_counts};

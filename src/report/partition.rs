@@ -14,14 +14,14 @@ pub fn render_partition_line(summary: &PartitionSummary) -> String {
         .map(|s| s.expected_secs)
         .fold(0.0, f64::max);
     format!(
-        "vigil: shard {}/{} ({}): {} of {} tests, expected {:.1} s (slowest shard {:.1} s)",
+        "vigil: shard {}/{} ({}): {} of {} tests, expected {} (slowest shard {})",
         summary.index,
         summary.total,
         kind_name(summary),
         mine.tests,
         summary.selected,
-        mine.expected_secs,
-        slowest
+        seconds(mine.expected_secs),
+        seconds(slowest)
     )
 }
 
@@ -34,11 +34,17 @@ pub fn render_partition_table(summary: &PartitionSummary) -> String {
         summary.spec, summary.selected, summary.measured
     );
     for shard in &summary.shards {
-        let mark = if shard.shard == summary.index { "  <- this one" } else { "" };
+        let mark = if shard.shard == summary.index {
+            "  <- this one"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  shard {:>2}: {:>6} tests, expected {:>9.2} s{mark}",
-            shard.shard, shard.tests, shard.expected_secs
+            "  shard {:>2}: {:>6} tests, expected {:>9}{mark}",
+            shard.shard,
+            shard.tests,
+            seconds(shard.expected_secs)
         );
     }
     let _ = writeln!(out, "  balance: max/mean {:.3}", balance(summary));
@@ -54,6 +60,15 @@ pub fn balance(summary: &PartitionSummary) -> f64 {
         max / mean
     } else {
         1.0
+    }
+}
+
+/// Seconds with the precision that matters at their size: `0.042 s`, `3.21 s`, `412.0 s`.
+fn seconds(value: f64) -> String {
+    match value {
+        v if v >= 100.0 => format!("{v:.0} s"),
+        v if v >= 1.0 => format!("{v:.2} s"),
+        v => format!("{v:.3} s"),
     }
 }
 

@@ -83,7 +83,11 @@ pub(super) fn collect(
         .iter()
         .map(|e| format!("{}: {}", e.id, first_message(e)))
         .collect();
-    let mut error_ids: Vec<String> = prepared.native_errors.iter().map(|e| e.id.clone()).collect();
+    let mut error_ids: Vec<String> = prepared
+        .native_errors
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
     let mut preview_waves = Vec::new();
     for wave in waves(&request.planning)? {
         let work = wave_work(

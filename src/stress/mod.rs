@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use crate::exit::ExitCode;
-use crate::history::{now_ms, HistoryError};
-use crate::report::{render_repeat_header, render_stress_summary, Reporter};
+use crate::history::now_ms;
+use crate::report::{render_repeat_header, render_stress_summary, ReportError, Reporter};
 use crate::session::{self, RunOutcome, RunRequest, SessionError};
 
 pub use tally::{flakiness_score, Collector, SeriesTally, TestStress};
@@ -63,16 +63,17 @@ impl Repeat {
 pub enum StressError {
     #[error(transparent)]
     Session(#[from] SessionError),
-    /// A repetition's history recorder cannot be made (a database the user named).
+    /// A repetition's reporters cannot be made (a database the user named, an event log
+    /// that cannot be created).
     #[error(transparent)]
-    History(#[from] HistoryError),
+    Reporters(#[from] ReportError),
 }
 
 impl StressError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             StressError::Session(error) => error.exit_code(),
-            StressError::History(_) => ExitCode::UsageError,
+            StressError::Reporters(_) => ExitCode::UsageError,
         }
     }
 }
@@ -95,7 +96,7 @@ pub struct StressSummary {
 
 /// Makes one repetition's reporters (terminal, JUnit, the history recorder in the series
 /// named): fresh ones each time, since a reporter finishes with its run.
-pub type MakeReporters<'a> = dyn FnMut(&str) -> Result<Vec<Box<dyn Reporter>>, HistoryError> + 'a;
+pub type MakeReporters<'a> = dyn FnMut(&str) -> Result<Vec<Box<dyn Reporter>>, ReportError> + 'a;
 
 /// Runs the series: a "repeat n/N" line before each repetition, the stress summary after the
 /// last, both to `out`. The exit code is 2 if interrupted, 1 if any repetition failed, 5 if

@@ -1,0 +1,135 @@
+//! Where a run's events go: the terminal (or JSON lines on stdout), JUnit, a JSON event log,
+//! and history. Shared by `vigil run`, each run of `vigil schedule` and `vigil merge`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use vigil::discover;
+use vigil::history::HistoryError;
+use vigil::report::{
+    ColorChoice, JsonLinesReporter, JunitReporter, ReportError, Reporter, TerminalReporter,
+};
+use vigil::session::{self, request::Resolved};
+
+use super::{usage, Failure};
+
+#[derive(Args, Clone)]
+pub struct OutputArgs {
+    /// Write a JUnit XML report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write every event of the run as JSON lines to PATH (what `vigil merge` reads back).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// What stdout shows: human (progress, failures, summary) or json (the JSON event lines,
+    /// one per event, the format versioned by its first line).
+    #[arg(long, value_name = "FORMAT", default_value = "human",
+          value_parser = ["human", "json"])]
+    pub message_format: String,
+    /// Print a line for every test, not only for failures.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Colour: auto (TTY and no NO_COLOR), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: String,
+}
+
+/// The output flags, resolved against the invocation directory and the profile.
+#[derive(Clone)]
+pub struct Outputs {
+    pub color: ColorChoice,
+    pub verbose: bool,
+    pub json_stdout: bool,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// `profile_junit` is the profile's `junit` path, used when `--junit` is not given.
+    pub fn resolve(
+        &self,
+        invocation_dir: &Path,
+        profile_junit: Option<PathBuf>,
+    ) -> Result<Outputs, Failure> {
+        let color = match self.color.as_str() {
+            "always" => ColorChoice::Always,
+            "never" => ColorChoice::Never,
+            "auto" => ColorChoice::Auto,
+            other => {
+                return Err(usage(anyhow::anyhow!(
+                    "--color takes auto, always or never, not {other:?}"
+                )))
+            }
+        };
+        let absolute = |p: &PathBuf| discover::absolute(invocation_dir, p);
+        Ok(Outputs {
+            color,
+            verbose: self.verbose,
+            json_stdout: self.message_format == "json",
+            junit: self.junit.clone().or(profile_junit).as_ref().map(absolute),
+            json: self.json.as_ref().map(absolute),
+        })
+    }
+}
+
+impl Outputs {
+    /// The reporters every run has: stdout's (terminal or JSON lines), JUnit, the event log.
+    /// The terminal looks failure groups up in `history`.
+    pub fn reporters(
+        &self,
+        history: Option<PathBuf>,
+    ) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+        let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
+        if self.json_stdout {
+            reporters.push(Box::new(JsonLinesReporter::stdout()));
+        } else {
+            let terminal = TerminalReporter::stdout(self.color, self.verbose);
+            reporters.push(Box::new(terminal.with_history(history)));
+        }
+        if let Some(path) = &self.junit {
+            reporters.push(Box::new(JunitReporter::new(path.clone())));
+        }
+        if let Some(path) = &self.json {
+            reporters.push(Box::new(JsonLinesReporter::file(path)?));
+        }
+        Ok(reporters)
+    }
+}
+
+/// One run's reporters: `outputs`' and history last (it is written after the files a person
+/// looks at first), as one of `series` when the run is a repetition.
+pub fn run_reporters(
+    outputs: &Outputs,
+    resolved: &Resolved,
+    series: Option<&str>,
+) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+    let history = resolved.request.history.as_ref().map(|h| h.path.clone());
+    let mut reporters = outputs.reporters(history)?;
+    if let Some(recorder) = recorder(resolved)? {
+        reporters.push(match series {
+            Some(series) => Box::new(recorder.in_series(series)),
+            None => Box::new(recorder),
+        });
+    }
+    Ok(reporters)
+}
+
+/// The run's history recorder. A database the user named must open; the default one only
+/// costs a warning, so a read-only checkout still runs its tests (as pytest does without its
+/// cache).
+fn recorder(resolved: &Resolved) -> Result<Option<vigil::history::HistoryRecorder>, HistoryError> {
+    let explicit = resolved
+        .request
+        .history
+        .as_ref()
+        .is_some_and(|h| h.explicit);
+    match session::recorder(&resolved.request) {
+        Ok(recorder) => Ok(recorder),
+        Err(error) if explicit => Err(error),
+        Err(error) => {
+            eprintln!("vigil: warning: this run is not recorded in history: {error}");
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The run's events as JSON lines (`--message-format json` on stdout, `--json PATH` to a file):
+//! a header line naming the format and its version, then one line per event as
+//! `events::Event` serializes it. Each line is flushed as it is written, so a killed run
+//! leaves every event up to that point, and `vigil merge` can read a shard's log back.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::Event;
+
+use super::{ReportError, Reporter};
+
+/// The format's name in the header line.
+pub const FORMAT_NAME: &str = "vigil-events";
+/// Bumped when a field changes meaning or goes away; new fields and events do not bump it
+/// (readers ignore what they do not know).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first line of every event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `"format"`, so every line has an `event` field.
+    pub event: String,
+    pub format: String,
+    pub version: u32,
+    /// The vigil that wrote it.
+    pub vigil: String,
+}
+
+impl Header {
+    pub fn current() -> Header {
+        Header {
+            event: "format".to_string(),
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION,
+            vigil: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+pub struct JsonLinesReporter {
+    out: Box<dyn Write>,
+    /// The file written, for error messages (`None` for stdout).
+    path: Option<PathBuf>,
+    error: Option<std::io::Error>,
+}
+
+impl JsonLinesReporter {
+    pub fn stdout() -> JsonLinesReporter {
+        JsonLinesReporter::new(Box::new(std::io::stdout()), None)
+    }
+
+    /// Creates (or truncates) `path`, making its directory if needed.
+    pub fn file(path: &Path) -> Result<JsonLinesReporter, ReportError> {
+        let write_error = |error| ReportError::Write {
+            path: path.to_path_buf(),
+            error,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let file = File::create(path).map_err(write_error)?;
+        let out = Box::new(BufWriter::new(file));
+        Ok(JsonLinesReporter::new(out, Some(path.to_path_buf())))
+    }
+
+    fn new(out: Box<dyn Write>, path: Option<PathBuf>) -> JsonLinesReporter {
+        let mut reporter = JsonLinesReporter {
+            out,
+            path,
+            error: None,
+        };
+        reporter.line(&Header::current());
+        reporter
+    }
+
+    fn line(&mut self, value: &impl Serialize) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush());
+        self.error = written.err();
+    }
+}
+
+impl Reporter for JsonLinesReporter {
+    fn on_event(&mut self, event: &Event) {
+        self.line(event);
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        match (self.error.take(), &self.path) {
+            (Some(error), Some(path)) => Err(ReportError::Write {
+                path: path.clone(),
+                error,
+            }),
+            (Some(error), None) => Err(ReportError::Write {
+                path: PathBuf::from("<stdout>"),
+                error,
+            }),
+            (None, _) => Ok(()),
+        }
+    }
+}
