@@ -12,6 +12,7 @@ mod cli;
 
 use cli::diagnose::DiagnoseArgs;
 use cli::history::{HistoryArgs, ReportArgs, TrendsArgs};
+use cli::merge::MergeArgs;
 use cli::outputs::{run_reporters, OutputArgs};
 use cli::schedule::ScheduleArgs;
 use cli::snapshot::SnapshotArgs;
@@ -70,6 +71,8 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Run the tests file changes affect whenever files are saved (keys: a, f, Enter, q).
     Watch(WatchArgs),
+    /// Combine the shards of a `--partition`ed run (event logs, JUnit, histories) into one.
+    Merge(MergeArgs),
 }
 
 impl Command {
@@ -287,6 +290,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Snapshot(args) => cli::snapshot::snapshot(args, &invocation_dir),
         Command::Watch(args) => cli::watch::watch(args, history, invocation_dir, &loaded),
+        Command::Merge(args) => cli::merge::merge(args, history, &invocation_dir, &loaded),
     }
 }
 

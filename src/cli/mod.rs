@@ -5,6 +5,7 @@
 pub mod changed;
 pub mod diagnose;
 pub mod history;
+pub mod merge;
 pub mod outputs;
 pub mod schedule;
 pub mod snapshot;

@@ -28,6 +28,9 @@ pub struct Header {
     pub version: u32,
     /// The vigil that wrote it.
     pub vigil: String,
+    /// When the log was started (Unix milliseconds): about when the run started.
+    #[serde(default)]
+    pub started_ms: i64,
 }
 
 impl Header {
@@ -37,6 +40,7 @@ impl Header {
             format: FORMAT_NAME.to_string(),
             version: FORMAT_VERSION,
             vigil: env!("CARGO_PKG_VERSION").to_string(),
+            started_ms: crate::history::now_ms(),
         }
     }
 }

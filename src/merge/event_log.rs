@@ -1,0 +1,77 @@
+//! Reads a JSON event log (`vigil run --json PATH`) back into events: the header line must
+//! name the format and a version this vigil reads; a bad line is an error naming `file:line`,
+//! except a cut-off last line, which is what a killed run leaves and only makes the log
+//! incomplete.
+
+use std::path::{Path, PathBuf};
+
+use crate::events::Event;
+use crate::report::json_lines::{Header, FORMAT_NAME, FORMAT_VERSION};
+
+use super::MergeError;
+
+/// A shard's log as read.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    pub path: PathBuf,
+    pub header: Header,
+    pub events: Vec<Event>,
+    /// The last line was cut off (the run was killed while writing it).
+    pub truncated: bool,
+}
+
+/// Whether `text` starts like an event log (so a directory's `.jsonl` files can be told
+/// from other JSON lines).
+pub fn looks_like_event_log(text: &str) -> bool {
+    let first = text.lines().next().unwrap_or("");
+    serde_json::from_str::<Header>(first).is_ok_and(|h| h.format == FORMAT_NAME)
+}
+
+pub fn read(path: &Path) -> Result<EventLog, MergeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MergeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let at = |line: usize, message: String| MergeError::Line {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut lines = text.lines().enumerate();
+    let header: Header = match lines.next() {
+        Some((_, first)) => serde_json::from_str(first)
+            .map_err(|e| at(1, format!("not a vigil event log header: {e}")))?,
+        None => return Err(at(1, "empty file: not a vigil event log".to_string())),
+    };
+    if header.format != FORMAT_NAME || header.version > FORMAT_VERSION {
+        return Err(at(
+            1,
+            format!(
+                "format {} version {} (this vigil reads {FORMAT_NAME} up to version {FORMAT_VERSION})",
+                header.format, header.version
+            ),
+        ));
+    }
+    let complete = text.ends_with('\n');
+    let last = text.lines().count();
+    let mut events = Vec::new();
+    let mut truncated = false;
+    for (index, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(line) {
+            Ok(event) => events.push(event),
+            Err(_) if index + 1 == last && !complete => truncated = true,
+            // An event a newer vigil added: skip it, as the format promises.
+            Err(e) if e.to_string().starts_with("unknown variant") => {}
+            Err(e) => return Err(at(index + 1, e.to_string())),
+        }
+    }
+    Ok(EventLog {
+        path: path.to_path_buf(),
+        header,
+        events,
+        truncated,
+    })
+}
