@@ -16,6 +16,8 @@ pub struct Args {
     pub watch_only: bool,
     /// Only the selection figure (mutation trials on real suites).
     pub selection_only: bool,
+    /// Only the partition figure (shard balance on real suites' history, shards merged).
+    pub partition_only: bool,
     /// Kept mutation trials per suite for the selection figure.
     pub trials: usize,
 }
@@ -31,6 +33,7 @@ impl Args {
             diagnosis_only: false,
             watch_only: false,
             selection_only: false,
+            partition_only: false,
             trials: super::selection::DEFAULT_TRIALS,
         };
         let mut it = raw.iter().flat_map(|a| split_eq(a));
@@ -43,11 +46,12 @@ impl Args {
                 "--diagnosis-only" => args.diagnosis_only = true,
                 "--watch-only" => args.watch_only = true,
                 "--selection-only" => args.selection_only = true,
+                "--partition-only" => args.partition_only = true,
                 "--trials" => args.trials = count("--trials", &value(&mut it, &flag)?)?,
                 other => bail!(
                     "unknown bench flag `{other}` \
                      (flags: --suites a,b --runs N --only-pytest --history-only --diagnosis-only \
-                     --watch-only --selection-only --trials N)"
+                     --watch-only --selection-only --partition-only --trials N)"
                 ),
             }
         }

@@ -2,7 +2,8 @@
 //! history figures (ingest, trends, bytes per result), the diagnosis figures (the labeled
 //! failure corpus per traceback style, and what diagnosis costs), the watch latency (file
 //! saved → test process started, against pytest-watcher) and the selection figure (mutation
-//! trials: the share of tests `vigil list --changed` selects, the failures it misses).
+//! trials: the share of tests `vigil list --changed` selects, the failures it misses) and the
+//! partition figure (max/mean shard time per partition kind, beside pytest-split).
 
 mod args;
 mod diagnosis;
@@ -10,6 +11,7 @@ mod diagnosis_cost;
 mod fidelity;
 mod history;
 mod memory;
+mod partition;
 mod selection;
 mod selection_report;
 mod suites;
@@ -27,7 +29,14 @@ use tools::{Runner, Tool};
 
 pub fn run(raw: &[String]) -> Result<()> {
     let args = args::Args::parse(raw)?;
-    if args.history_only || args.diagnosis_only || args.watch_only || args.selection_only {
+    let only = [
+        args.history_only,
+        args.diagnosis_only,
+        args.watch_only,
+        args.selection_only,
+        args.partition_only,
+    ];
+    if only.contains(&true) {
         return sections_only(&args);
     }
     let suites = suites::fetch(&args.suites)?;
@@ -70,11 +79,14 @@ pub fn run(raw: &[String]) -> Result<()> {
     );
     let selection = selection_figures(&vigil, &suites, &args)?;
     println!("\n{}", selection.text());
+    let partition = partition_figure(&vigil, &suites)?;
+    println!("\n{}", partition.text());
     let markdown = report.markdown()
         + &history::markdown(&figures)
         + &diagnosis.markdown()
         + &watch.markdown()
-        + &selection.markdown();
+        + &selection.markdown()
+        + &partition.markdown();
     write_markdown("bench.md", markdown)
 }
 
@@ -103,7 +115,21 @@ fn sections_only(args: &args::Args) -> Result<()> {
         println!("\n{}", selection.text());
         write_markdown("bench-selection.md", selection.markdown())?;
     }
+    if args.partition_only {
+        let partition = partition_figure(&vigil, &suites::fetch(&args.suites)?)?;
+        println!("\n{}", partition.text());
+        write_markdown("bench-partition.md", partition.markdown())?;
+    }
     Ok(())
+}
+
+fn partition_figure(
+    vigil: &std::path::Path,
+    suites: &[suites::Suite],
+) -> Result<partition::Section> {
+    eprintln!("\n== partition: shard balance on real suites' history, and 4 shards merged ==");
+    let chosen: Vec<&suites::Suite> = suites.iter().collect();
+    partition::measure(vigil, &chosen)
 }
 
 fn watch_figure(vigil: &std::path::Path, python: &std::path::Path) -> Result<watch::Section> {
