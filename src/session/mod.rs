@@ -170,6 +170,9 @@ pub fn run(
         }
         None => None,
     };
+    // Every discovered file, other shards' too: a worker leaves files it is told belong to
+    // others alone (their collection errors included), and claims any it was not told of.
+    let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
     if let Some(shard) = &shard {
         let files = shard.files(&rootdir);
         discovery.files.retain(|f| files.contains(&f.path));
@@ -194,6 +197,7 @@ pub fn run(
         rootdir: &rootdir,
         blocked_file: scratch.path().join("blocked.json"),
         shard: shard.as_ref(),
+        all_files,
     };
     let mut fanout = fanout(request, &mut *reporters, &planned);
     fanout.send(Event::RunStarted {
@@ -251,6 +255,7 @@ struct Planned<'a> {
     rootdir: &'a std::path::Path,
     blocked_file: PathBuf,
     shard: Option<&'a partition::Shard>,
+    all_files: Vec<PathBuf>,
 }
 
 /// The event fan-out, with its diagnoser and circuit breaker.
@@ -306,7 +311,6 @@ fn run_waves(
 ) -> Result<Execution, SessionError> {
     let mut execution = Execution::default();
     let discovery = planned.discovery;
-    let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
     for (index, wave) in waves.iter().enumerate() {
         let gated = fanout.gate(&wave.tiers, &request.planning.gates);
         let work = wave_work(
@@ -339,7 +343,7 @@ fn run_waves(
         let options = execute_options(request, planned.rootdir.to_path_buf(), plan);
         let work = Work {
             batches: &batches,
-            all_files: &all_files,
+            all_files: &planned.all_files,
             native: &work.native,
         };
         let done = execute::execute(&work, &options, cancel, &mut |event| fanout.send(event))?;

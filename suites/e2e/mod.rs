@@ -3,6 +3,7 @@
 mod changed_cli;
 mod cli;
 mod html_report;
+mod partition_cli;
 mod planning_cli;
 mod schedule_cli;
 mod snapshot_cli;
@@ -21,5 +22,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(snapshot_cli::trials());
     trials.extend(schedule_cli::trials());
     trials.extend(watch_cli::trials());
+    trials.extend(partition_cli::trials());
     trials
 }
