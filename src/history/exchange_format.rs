@@ -190,7 +190,13 @@ fn outcome_by_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Outcome
     let name = String::deserialize(deserializer)?;
     Outcome::ALL
         .into_iter()
-        .find(|o| serde_json::to_value(o).ok().as_ref().and_then(|v| v.as_str()) == Some(&name))
+        .find(|o| {
+            serde_json::to_value(o)
+                .ok()
+                .as_ref()
+                .and_then(|v| v.as_str())
+                == Some(&name)
+        })
         .ok_or_else(|| serde::de::Error::custom(format!("unknown outcome {name:?}")))
 }
 
@@ -215,7 +221,10 @@ mod tests {
             assert_eq!(back, result);
         }
         let bad = r#"{"test":"t","tier":null,"outcome":"exploded","duration_us":1,"attempt":1,"message":null,"fingerprint":null}"#;
-        let error = serde_json::from_str::<ExportedResult>(bad).err().expect("refused");
-        assert!(error.to_string().contains("unknown outcome \"exploded\""), "{error}");
+        let error = serde_json::from_str::<ExportedResult>(bad).expect_err("refused");
+        assert!(
+            error.to_string().contains("unknown outcome \"exploded\""),
+            "{error}"
+        );
     }
 }

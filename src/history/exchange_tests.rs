@@ -55,7 +55,9 @@ fn shared_history(store: &mut Store) -> Vec<i64> {
 fn runs_by_uid(store: &Store) -> BTreeMap<String, ExportedRun> {
     let mut runs = BTreeMap::new();
     for (id, uid) in run_uids(&store.conn).expect("uids") {
-        let mut run = read_exported(&store.conn, id).expect("read").expect("there");
+        let mut run = read_exported(&store.conn, id)
+            .expect("read")
+            .expect("there");
         run.results
             .sort_by(|a, b| (&a.test, a.attempt).cmp(&(&b.test, b.attempt)));
         runs.insert(uid.expect("uid"), run);
@@ -108,7 +110,10 @@ fn an_export_round_trips_runs_results_verdicts_and_fixes() {
     let record = read_run(&dest, merged.id).expect("read");
     assert_eq!(record.uid, merged.uid);
     assert_eq!(record.results[0].fingerprint(), Some(F));
-    let history = dest.fingerprint_history(F, None).expect("query").expect("seen");
+    let history = dest
+        .fingerprint_history(F, None)
+        .expect("query")
+        .expect("seen");
     let fix = FixNote {
         recorded_ms: history.fixes[0].recorded_ms,
         commit: Some("c1".into()),
@@ -138,7 +143,10 @@ fn importing_the_same_export_twice_adds_nothing() {
     // Importing the database itself is the same as importing its export.
     let db = dir.path().join("source.db");
     let keep_all = |_: &RunRecord| true;
-    assert_eq!(import_database(&mut dest, &db, &keep_all).expect("db"), want);
+    assert_eq!(
+        import_database(&mut dest, &db, &keep_all).expect("db"),
+        want
+    );
     assert_eq!(count(&dest, "SELECT COUNT(*) FROM fixes"), 1);
 }
 
@@ -206,7 +214,7 @@ fn a_corrupt_line_names_file_and_line_and_writes_nothing() {
     lines[2] = broken;
     std::fs::write(&file, lines.join("\n")).expect("write");
     let mut dest = store_at(dir.path(), "dest.db");
-    let error = import_export(&mut dest, &file).err().expect("refused");
+    let error = import_export(&mut dest, &file).expect_err("refused");
     let text = error.to_string();
     let at = format!("{}:3: not a run (column ", file.display());
     assert!(text.starts_with(&at), "{text}");
@@ -215,7 +223,7 @@ fn a_corrupt_line_names_file_and_line_and_writes_nothing() {
     assert_eq!(count(&dest, "SELECT COUNT(*) FROM fingerprints"), 0);
     // A newer format is refused by its header.
     std::fs::write(&file, "{\"vigil_history_export\":2,\"schema\":9}\n").expect("write");
-    let error = import_export(&mut dest, &file).err().expect("refused");
+    let error = import_export(&mut dest, &file).expect_err("refused");
     assert!(
         error.to_string().contains(":1: export format 2 is newer"),
         "{error}"
@@ -241,7 +249,10 @@ fn the_verdict_of_the_most_recent_run_is_kept() {
             serde_json::from_str(&detail).expect("diagnosis");
         diagnosis.message
     };
-    for (started, test, kept) in [(1_000, "t::older", "t::now"), (9_000, "t::newer", "t::newer")] {
+    for (started, test, kept) in [
+        (1_000, "t::older", "t::now"),
+        (9_000, "t::newer", "t::newer"),
+    ] {
         let mut source = store_at(dir.path(), &format!("{started}.db"));
         source
             .record(&run(started, "c", false, vec![failing(test, F, 1)]))
@@ -292,8 +303,11 @@ fn the_export_filter_picks_runs_oldest_first() {
         runs: vec![99],
         ..ExportFilter::default()
     };
-    let error = started(missing).err().expect("refused");
-    assert!(error.to_string().contains("no run 99 in history"), "{error}");
+    let error = started(missing).expect_err("refused");
+    assert!(
+        error.to_string().contains("no run 99 in history"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -322,17 +336,21 @@ fn a_newer_or_foreign_source_is_refused_by_name() {
     let keep_all = |_: &RunRecord| true;
     let newer = dir.path().join("newer.db");
     let conn = rusqlite::Connection::open(&newer).expect("open");
-    conn.pragma_update(None, "user_version", 99).expect("version");
+    conn.pragma_update(None, "user_version", 99)
+        .expect("version");
     drop(conn);
-    let error = import_database(&mut dest, &newer, &keep_all).err().expect("refused");
+    let error = import_database(&mut dest, &newer, &keep_all).expect_err("refused");
     let text = error.to_string();
-    assert!(text.contains("newer.db: schema version 99, newer"), "{text}");
+    assert!(
+        text.contains("newer.db: schema version 99, newer"),
+        "{text}"
+    );
     let foreign = dir.path().join("foreign.db");
     let conn = rusqlite::Connection::open(&foreign).expect("open");
     conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
         .expect("table");
     drop(conn);
-    let error = import_database(&mut dest, &foreign, &keep_all).err().expect("refused");
+    let error = import_database(&mut dest, &foreign, &keep_all).expect_err("refused");
     assert!(error.to_string().contains("not a vigil history"), "{error}");
 }
 

@@ -74,8 +74,7 @@ pub fn export_to_file(
 
 /// The ids the filter selects, oldest first; an id that is not there is an error.
 fn selected(store: &Store, filter: &ExportFilter) -> Result<Vec<i64>, HistoryError> {
-    let mut ids =
-        run_ids(&store.conn, filter.branch.as_deref()).map_err(|e| store.error(e))?;
+    let mut ids = run_ids(&store.conn, filter.branch.as_deref()).map_err(|e| store.error(e))?;
     if let Some(missing) = filter.runs.iter().find(|id| !ids.contains(id)) {
         let on_branch = match &filter.branch {
             Some(branch) => format!(" on branch {branch}"),

@@ -87,7 +87,10 @@ pub fn import_database(
 ) -> Result<ImportSummary, HistoryError> {
     let db = SourceDb::open(source)?;
     // One read snapshot of the source, as export takes.
-    let snapshot = db.conn.unchecked_transaction().map_err(|e| input(source, e))?;
+    let snapshot = db
+        .conn
+        .unchecked_transaction()
+        .map_err(|e| input(source, e))?;
     let runs = run_uids(&snapshot).map_err(|e| input(source, e))?;
     let mut writer = RunWriter::begin(dest)?;
     for (id, uid) in runs {
@@ -112,9 +115,8 @@ pub fn import_database(
 
 /// The header must name a format version this vigil reads.
 fn check_header(line: &str) -> Result<(), String> {
-    let header: Header = serde_json::from_str(line).map_err(|e| {
-        format!("not a vigil history export (its first line is no header: {e})")
-    })?;
+    let header: Header = serde_json::from_str(line)
+        .map_err(|e| format!("not a vigil history export (its first line is no header: {e})"))?;
     if header.vigil_history_export > FORMAT_VERSION {
         return Err(format!(
             "export format {} is newer than this vigil reads ({FORMAT_VERSION}); import it \

@@ -100,7 +100,12 @@ impl RunWriter<'_> {
 
     /// Keeps the verdict of the most recent run: the incoming one replaces the stored one
     /// when the run it came from started later than the stored one's run.
-    fn merge_verdict(&self, verdict: &Verdict, run_id: i64, started_ms: i64) -> rusqlite::Result<()> {
+    fn merge_verdict(
+        &self,
+        verdict: &Verdict,
+        run_id: i64,
+        started_ms: i64,
+    ) -> rusqlite::Result<()> {
         let incoming_ms = verdict.from_started_ms.unwrap_or(started_ms);
         let stored: Option<Option<i64>> = self
             .tx

@@ -181,9 +181,8 @@ fn add_run_identity(tx: &Transaction) -> rusqlite::Result<()> {
          ALTER TABLE runs ADD COLUMN partition TEXT;
          ALTER TABLE runs ADD COLUMN shards INTEGER;",
     )?;
-    let mut rows = tx.prepare(
-        "SELECT id, started_ms, ended_ms, host, commit_sha, source, total FROM runs",
-    )?;
+    let mut rows =
+        tx.prepare("SELECT id, started_ms, ended_ms, host, commit_sha, source, total FROM runs")?;
     let mut update = tx.prepare("UPDATE runs SET uid = ?2 WHERE id = ?1")?;
     let mut query = rows.query([])?;
     while let Some(row) = query.next()? {
@@ -217,7 +216,10 @@ pub(super) mod tests {
 
     /// A database as the first `version` migrations left it, with two runs of two tests in it
     /// (written after the first, as the vigil of that time would have).
-    pub(in crate::history) fn old_database(path: &std::path::Path, version: usize) -> rusqlite::Result<()> {
+    pub(in crate::history) fn old_database(
+        path: &std::path::Path,
+        version: usize,
+    ) -> rusqlite::Result<()> {
         let mut conn = Connection::open(path)?;
         for (step, migration) in MIGRATIONS[..version].iter().enumerate() {
             let tx = conn.transaction()?;
@@ -350,7 +352,9 @@ pub(super) mod tests {
             assert_eq!(runs, identities(&copy), "from {old}");
             assert_eq!(runs.len(), 2, "from {old}");
             assert_ne!(runs[0].1, runs[1].1, "from {old}");
-            assert!(runs.iter().all(|r| r.1.len() == 32 && r.2.is_none() && r.3.is_none()));
+            assert!(runs
+                .iter()
+                .all(|r| r.1.len() == 32 && r.2.is_none() && r.3.is_none()));
             // A new run gets a uid of its own; a uid is never stored twice.
             let id = store.record(&RunRecord::default()).expect("recorded");
             let new = identities(&store).pop().expect("new run");
