@@ -49,7 +49,8 @@ pub fn export(
     Ok(ids.len())
 }
 
-/// `export` into `path`, replacing it whole: written beside it first, then renamed.
+/// `export` into `path`, replacing it whole: written beside it first, then renamed. Missing
+/// directories are made.
 pub fn export_to_file(
     store: &Store,
     filter: &ExportFilter,
@@ -59,10 +60,11 @@ pub fn export_to_file(
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let named = |source| HistoryError::Output {
+    let named = |error| HistoryError::Output {
         path: path.to_path_buf(),
-        source,
+        error,
     };
+    std::fs::create_dir_all(dir).map_err(named)?;
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(named)?;
     let mut buffered = std::io::BufWriter::new(file.as_file_mut());
     let runs = export(store, filter, &mut buffered)?;

@@ -88,10 +88,10 @@ pub enum HistoryError {
     Query(String),
     #[error("cannot write the export: {0}")]
     Write(std::io::Error),
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Output {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Something wrong with a file being imported (`vigil history import`): the file, the
     /// line when there is one, and what is wrong.

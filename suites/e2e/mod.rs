@@ -2,6 +2,7 @@
 
 mod changed_cli;
 mod cli;
+mod history_exchange_cli;
 mod html_report;
 mod planning_cli;
 mod schedule_cli;
@@ -21,5 +22,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(snapshot_cli::trials());
     trials.extend(schedule_cli::trials());
     trials.extend(watch_cli::trials());
+    trials.extend(history_exchange_cli::trials());
     trials
 }
