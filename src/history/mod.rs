@@ -1,7 +1,8 @@
 //! The run history: a SQLite database (`.vigil/history.db` by default) that every run lands in,
 //! one transaction per run, and the queries over it (recent runs, one test's timeline, trends,
 //! flakiness, duration regressions, a failure fingerprint's history) plus the duration
-//! estimate the scheduler balances with.
+//! estimate the scheduler balances with, and the exchange of runs between databases (export,
+//! import) that combines the histories of CI machines.
 
 mod digest;
 mod durations;
