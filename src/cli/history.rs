@@ -56,18 +56,21 @@ pub enum HistoryAction {
         #[arg(long, value_name = "DAYS")]
         keep_days: Option<u64>,
     },
-    /// Record JUnit XML files (pytest, nextest, vigil shards) as runs, one run per file.
+    /// Record JUnit XML files (pytest, nextest, vigil shards) as runs, one run per file, and
+    /// the runs of `vigil history export` files and other history databases not here yet.
     Import {
-        /// JUnit XML reports.
+        /// JUnit XML reports, export files, history databases (told apart by content).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// The branch the runs are recorded under (default: unknown).
+        /// The branch JUnit runs are recorded under (default: unknown).
         #[arg(long)]
         branch: Option<String>,
-        /// The commit the runs are recorded under (default: unknown).
+        /// The commit JUnit runs are recorded under (default: unknown).
         #[arg(long)]
         commit: Option<String>,
     },
+    /// Write runs with their results, verdicts and fix notes as JSON lines (for `import`).
+    Export(super::history_exchange::ExportArgs),
     /// Benchmark and stress-test generator: writes synthetic runs through the real write path.
     #[command(hide = true)]
     Generate {
@@ -134,6 +137,9 @@ pub fn history(
             let project = loaded.dir().unwrap_or(invocation_dir);
             import(&files, git, settings, project, loaded)
         }
+        Some(HistoryAction::Export(args)) => {
+            super::history_exchange::export(args, settings, invocation_dir)
+        }
         _ => history_command(args, settings),
     }
 }
@@ -165,6 +171,18 @@ fn import(
     };
     let mut code = ExitCode::Ok;
     for file in files {
+        if let Some(imported) = super::history_exchange::import(&mut store, file) {
+            match imported {
+                Ok(line) => println!("{line}"),
+                Err((failed, error)) => {
+                    eprintln!("vigil: error: {error}");
+                    if failed == ExitCode::InternalError || code == ExitCode::Ok {
+                        code = failed;
+                    }
+                }
+            }
+            continue;
+        }
         match history::import_file(&mut store, file, &options) {
             Ok(run) => println!(
                 "{}: run {}, {} ({})",
@@ -186,6 +204,7 @@ fn import(
             }
         }
     }
+    super::history_exchange::apply_retention(&mut store, settings)?;
     Ok(code)
 }
 

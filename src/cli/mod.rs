@@ -5,6 +5,7 @@
 pub mod changed;
 pub mod diagnose;
 pub mod history;
+pub mod history_exchange;
 pub mod merge;
 pub mod outputs;
 pub mod schedule;

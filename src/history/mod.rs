@@ -1,14 +1,21 @@
 //! The run history: a SQLite database (`.vigil/history.db` by default) that every run lands in,
 //! one transaction per run, and the queries over it (recent runs, one test's timeline, trends,
 //! flakiness, duration regressions, a failure fingerprint's history) plus the duration
-//! estimate the scheduler balances with.
+//! estimate the scheduler balances with, and the exchange of runs between databases (export,
+//! import) that combines the histories of CI machines.
 
 mod digest;
 mod durations;
+mod exchange_format;
+mod exchange_read;
+mod export;
 mod fingerprints;
 mod flaky;
 mod git;
 mod import_junit;
+mod import_runs;
+mod import_source;
+mod import_writer;
 mod iso_time;
 mod junit_ids;
 mod outcome_codes;
@@ -17,6 +24,7 @@ mod record;
 mod recorder;
 mod regressions;
 mod run_results;
+mod run_uid;
 mod schema;
 mod store;
 pub mod synthetic;
@@ -25,10 +33,15 @@ mod trends;
 mod window;
 
 pub use durations::{test_medians, HistoryEstimate};
+pub use exchange_format::{ExportedFix, ExportedResult, ExportedRun, Header, Verdict};
+pub use exchange_read::read_run;
+pub use export::{export, export_to_file, ExportFilter};
 pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
 pub use flaky::{flips, Flaky};
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};
+pub use import_runs::{import_database, import_export, import_kind, ImportKind};
+pub use import_writer::ImportSummary;
 pub use iso_time::civil_from_days;
 pub use prune::Retention;
 pub use record::{now_ms, ResultRecord, RunRecord};
@@ -74,4 +87,19 @@ pub enum HistoryError {
     },
     #[error("{0}")]
     Query(String),
+    #[error("cannot write the export: {0}")]
+    Write(std::io::Error),
+    #[error("cannot write {}: {error}", path.display())]
+    Output {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// Something wrong with a file being imported (`vigil history import`): the file, the
+    /// line when there is one, and what is wrong.
+    #[error("{}{}: {message}", path.display(), line.map(|n| format!(":{n}")).unwrap_or_default())]
+    Input {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
 }

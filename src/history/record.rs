@@ -13,6 +13,9 @@ use super::git::GitInfo;
 /// One run, as it is written in one transaction.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunRecord {
+    /// The run's name across copies of the database (see run_uid.rs); empty: `Store::record`
+    /// gives it a new one.
+    pub uid: String,
     /// Unix time in milliseconds.
     pub started_ms: i64,
     pub ended_ms: i64,
@@ -31,6 +34,10 @@ pub struct RunRecord {
     pub source: String,
     /// The series of repetitions (`vigil run --repeat`, `--until-fail`) the run is one of.
     pub series: Option<String>,
+    /// The shard this run is of a partitioned selection (`duration:2/4`).
+    pub partition: Option<String>,
+    /// How many shard runs this run merges (`vigil merge`); None for any other run.
+    pub shards: Option<u32>,
     pub results: Vec<ResultRecord>,
 }
 

@@ -5,6 +5,7 @@ use rusqlite::{Connection, Transaction};
 
 use super::digest;
 use super::outcome_codes;
+use super::run_uid;
 
 /// Each step moves the schema one version up. Results are a `WITHOUT ROWID` table clustered by
 /// run so a run's rows are appended together and a window of runs is one range scan; test
@@ -90,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
     // id. They ran the same code, so flakiness counts them as evidence even in a dirty tree.
     // Older runs, and runs outside a series, have none.
     Migration::Sql("ALTER TABLE runs ADD COLUMN series TEXT;"),
+    // 6 (user_version 7): what sharded CI runs and history exchange need. `uid` names a run
+    // across copies of the database (an import skips the runs it already has); runs from
+    // before get one derived from their row, so two copies of one database agree on it.
+    // `partition` is a shard's own run ("duration:2/4"); `shards` how many shard runs a
+    // merged run combines.
+    Migration::Rust(add_run_identity),
 ];
 
 /// A step: plain SQL, or Rust for what SQL cannot say (encoding blobs from existing rows).
@@ -167,19 +174,52 @@ fn backfill_digests(tx: &Transaction) -> rusqlite::Result<()> {
     flush(current)
 }
 
+/// Adds `uid`, `partition` and `shards` to runs and gives every existing run its uid.
+fn add_run_identity(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN uid TEXT;
+         ALTER TABLE runs ADD COLUMN partition TEXT;
+         ALTER TABLE runs ADD COLUMN shards INTEGER;",
+    )?;
+    let mut rows =
+        tx.prepare("SELECT id, started_ms, ended_ms, host, commit_sha, source, total FROM runs")?;
+    let mut update = tx.prepare("UPDATE runs SET uid = ?2 WHERE id = ?1")?;
+    let mut query = rows.query([])?;
+    while let Some(row) = query.next()? {
+        let id: i64 = row.get(0)?;
+        let host: Option<String> = row.get(3)?;
+        let commit: Option<String> = row.get(4)?;
+        let source: String = row.get(5)?;
+        let uid = run_uid::content_uid(
+            id,
+            row.get(1)?,
+            row.get(2)?,
+            host.as_deref(),
+            commit.as_deref(),
+            &source,
+            row.get(6)?,
+        );
+        update.execute(rusqlite::params![id, uid])?;
+    }
+    tx.execute_batch("CREATE UNIQUE INDEX runs_by_uid ON runs(uid);")
+}
+
 /// Whether a stored outcome code is a failure.
 pub fn failed(code: i64) -> bool {
     outcome_codes::outcome(code).is_some_and(|o| o.is_failure())
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::history::{Store, TrendOptions, Trends};
 
     /// A database as the first `version` migrations left it, with two runs of two tests in it
     /// (written after the first, as the vigil of that time would have).
-    fn old_database(path: &std::path::Path, version: usize) -> rusqlite::Result<()> {
+    pub(in crate::history) fn old_database(
+        path: &std::path::Path,
+        version: usize,
+    ) -> rusqlite::Result<()> {
         let mut conn = Connection::open(path)?;
         for (step, migration) in MIGRATIONS[..version].iter().enumerate() {
             let tx = conn.transaction()?;
@@ -283,6 +323,48 @@ mod tests {
                 Some("repeat-5000-1"),
                 "from {old}"
             );
+        }
+    }
+
+    #[test]
+    fn every_older_database_gives_its_runs_uids_that_agree_across_copies() {
+        use crate::history::RunRecord;
+        type Identity = (i64, String, Option<String>, Option<u32>);
+        let identities = |store: &Store| -> Vec<Identity> {
+            store
+                .conn
+                .prepare("SELECT id, uid, partition, shards FROM runs ORDER BY id")
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                        .collect()
+                })
+                .expect("identities")
+        };
+        for old in 1..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+            old_database(&a, old).expect("old database a");
+            old_database(&b, old).expect("old database b");
+            let mut store = Store::open(&a).expect("migrated a");
+            let copy = Store::open(&b).expect("migrated b");
+            let runs = identities(&store);
+            // Two copies of one database name their old runs alike; the runs differ.
+            assert_eq!(runs, identities(&copy), "from {old}");
+            assert_eq!(runs.len(), 2, "from {old}");
+            assert_ne!(runs[0].1, runs[1].1, "from {old}");
+            assert!(runs
+                .iter()
+                .all(|r| r.1.len() == 32 && r.2.is_none() && r.3.is_none()));
+            // A new run gets a uid of its own; a uid is never stored twice.
+            let id = store.record(&RunRecord::default()).expect("recorded");
+            let new = identities(&store).pop().expect("new run");
+            assert_eq!(new.0, id);
+            assert!(!runs.iter().any(|r| r.1 == new.1), "from {old}");
+            let twice = RunRecord {
+                uid: new.1.clone(),
+                ..RunRecord::default()
+            };
+            assert!(store.record(&twice).is_err(), "from {old}");
         }
     }
 

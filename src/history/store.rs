@@ -13,6 +13,7 @@ use crate::events::Outcome;
 use super::digest;
 use super::outcome_codes::code;
 use super::record::{ResultRecord, RunRecord};
+use super::run_uid;
 use super::schema;
 use super::HistoryError;
 
@@ -174,44 +175,81 @@ fn write_run(
     // instead of failing halfway with SQLITE_BUSY on lock upgrade.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let run_id = insert_run(&tx, run)?;
-    let mut rows: Vec<digest::Row> = Vec::with_capacity(run.results.len());
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO results
-             (run_id, test_id, attempt, tier_id, outcome, duration_us, message, fingerprint)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for result in &run.results {
-            let test_id = tests.id(&tx, &result.test)?;
-            let tier_id = match &result.tier {
-                Some(tier) => Some(tiers.id(&tx, tier)?),
-                None => None,
-            };
-            let row = (
-                test_id,
-                i64::from(result.attempt),
-                tier_id,
-                code(result.outcome),
-                result.duration.as_micros() as i64,
-            );
-            insert.execute(params![
-                run_id,
-                row.0,
-                row.1,
-                row.2,
-                row.3,
-                row.4,
-                result.message,
-                result.fingerprint(),
-            ])?;
-            rows.push(row);
-        }
-    }
+    let rows = run.results.iter().map(ResultRow::from);
+    insert_results(&tx, run_id, rows, tests, tiers)?;
     upsert_fingerprints(&tx, run_id, &run.results)?;
-    tx.prepare_cached("INSERT INTO run_digests (run_id, tests) VALUES (?1, ?2)")?
-        .execute(params![run_id, digest::of_rows(&mut rows, schema::failed)])?;
     tx.commit()?;
     Ok(run_id)
+}
+
+/// One result as it is written: a recorded result, or an imported one, whose fingerprint is
+/// kept as it came whether or not its verdict could be read.
+pub(super) struct ResultRow<'a> {
+    pub test: &'a str,
+    pub tier: Option<&'a str>,
+    pub outcome: Outcome,
+    pub duration_us: i64,
+    pub attempt: u32,
+    pub message: Option<&'a str>,
+    pub fingerprint: Option<&'a str>,
+}
+
+impl<'a> From<&'a ResultRecord> for ResultRow<'a> {
+    fn from(result: &'a ResultRecord) -> ResultRow<'a> {
+        ResultRow {
+            test: &result.test,
+            tier: result.tier.as_deref(),
+            outcome: result.outcome,
+            duration_us: result.duration.as_micros() as i64,
+            attempt: result.attempt,
+            message: result.message.as_deref(),
+            fingerprint: result.fingerprint(),
+        }
+    }
+}
+
+/// Writes a run's result rows and its digest.
+pub(super) fn insert_results<'a>(
+    tx: &rusqlite::Transaction,
+    run_id: i64,
+    results: impl Iterator<Item = ResultRow<'a>>,
+    tests: &mut Interner,
+    tiers: &mut Interner,
+) -> rusqlite::Result<()> {
+    let mut rows: Vec<digest::Row> = Vec::with_capacity(results.size_hint().0);
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO results
+         (run_id, test_id, attempt, tier_id, outcome, duration_us, message, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for result in results {
+        let test_id = tests.id(tx, result.test)?;
+        let tier_id = match result.tier {
+            Some(tier) => Some(tiers.id(tx, tier)?),
+            None => None,
+        };
+        let row = (
+            test_id,
+            i64::from(result.attempt),
+            tier_id,
+            code(result.outcome),
+            result.duration_us,
+        );
+        insert.execute(params![
+            run_id,
+            row.0,
+            row.1,
+            row.2,
+            row.3,
+            row.4,
+            result.message,
+            result.fingerprint,
+        ])?;
+        rows.push(row);
+    }
+    tx.prepare_cached("INSERT INTO run_digests (run_id, tests) VALUES (?1, ?2)")?
+        .execute(params![run_id, digest::of_rows(&mut rows, schema::failed)])?;
+    Ok(())
 }
 
 /// One `fingerprints` row per fingerprint the run saw, holding the run's last verdict with it:
@@ -251,14 +289,20 @@ fn upsert_fingerprints(
     Ok(())
 }
 
-fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i64> {
+/// Writes the run's row (a new uid when it has none); returns its id.
+pub(super) fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i64> {
     let n = |o: Outcome| run.tally.get(o) as i64;
+    let uid = match run.uid.as_str() {
+        "" => run_uid::new_uid(),
+        uid => uid.to_string(),
+    };
     tx.execute(
         "INSERT INTO runs (started_ms, ended_ms, commit_sha, branch, dirty, profile, host,
             selection, tiers, total, passed, failed, errors, skipped, xfailed, xpassed, crashed,
-            timed_out, duration_ms, exit_code, interrupted, source, series)
+            timed_out, duration_ms, exit_code, interrupted, source, series, uid, partition,
+            shards)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21, ?22, ?23)",
+            ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         params![
             run.started_ms,
             run.ended_ms,
@@ -283,26 +327,29 @@ fn insert_run(tx: &rusqlite::Transaction, run: &RunRecord) -> rusqlite::Result<i
             run.interrupted,
             run.source,
             run.series,
+            uid,
+            run.partition,
+            run.shards,
         ],
     )?;
     Ok(tx.last_insert_rowid())
 }
 
 /// Name → id for an interned table (`tests`, `tiers`), cached for one transaction.
-struct Interner {
+pub(super) struct Interner {
     table: &'static str,
     cache: HashMap<String, i64>,
 }
 
 impl Interner {
-    fn new(table: &'static str) -> Interner {
+    pub(super) fn new(table: &'static str) -> Interner {
         Interner {
             table,
             cache: HashMap::new(),
         }
     }
 
-    fn id(&mut self, tx: &rusqlite::Transaction, name: &str) -> rusqlite::Result<i64> {
+    pub(super) fn id(&mut self, tx: &rusqlite::Transaction, name: &str) -> rusqlite::Result<i64> {
         if let Some(&id) = self.cache.get(name) {
             return Ok(id);
         }

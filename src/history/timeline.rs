@@ -30,6 +30,12 @@ pub struct RunSummary {
     pub source: String,
     /// The series of repetitions (`vigil run --repeat`) the run belongs to.
     pub series: Option<String>,
+    /// The run's name across copies of the database (what `vigil history import` matches).
+    pub uid: String,
+    /// The shard of a partitioned selection this run was (`duration:2/4`).
+    pub partition: Option<String>,
+    /// How many shard runs this (merged) run combines.
+    pub shards: Option<u32>,
 }
 
 /// One result of one test.
@@ -51,7 +57,7 @@ pub struct TestPoint {
 pub(super) const RUN_COLUMNS: &str =
     "id, started_ms, commit_sha, branch, dirty, profile, tiers, total, \
      passed, failed, errors + crashed + timed_out, skipped, duration_ms, exit_code, interrupted, \
-     source, series";
+     source, series, uid, partition, shards";
 
 impl Store {
     /// The latest `limit` runs, newest first.
@@ -129,6 +135,9 @@ fn run_summary(row: &Row) -> rusqlite::Result<RunSummary> {
         interrupted: row.get(14)?,
         source: row.get(15)?,
         series: row.get(16)?,
+        uid: row.get::<_, Option<String>>(17)?.unwrap_or_default(),
+        partition: row.get(18)?,
+        shards: row.get(19)?,
     })
 }
 

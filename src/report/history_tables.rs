@@ -9,10 +9,14 @@ pub fn render_runs(runs: &[RunSummary]) -> String {
     if runs.is_empty() {
         return "no runs recorded yet\n".to_string();
     }
+    // The shard column shows only when a listed run is a shard's or a merge of shards.
+    let sharded = runs
+        .iter()
+        .any(|r| r.partition.is_some() || r.shards.is_some());
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            vec![
+            let mut row = vec![
                 r.id.to_string(),
                 timestamp(r.started_ms),
                 commit(r.commit.as_deref(), r.dirty),
@@ -25,27 +29,45 @@ pub fn render_runs(runs: &[RunSummary]) -> String {
                 r.skipped.to_string(),
                 seconds(r.duration_ms as f64 / 1e3),
                 exit(r),
-            ]
+            ];
+            if sharded {
+                row.push(shards(r));
+            }
+            row
         })
         .collect();
-    render(
-        &[
-            "run",
-            "started (UTC)",
-            "commit",
-            "branch",
-            "profile",
-            "tiers",
-            "passed",
-            "failed",
-            "errors",
-            "skipped",
-            "time",
-            "exit",
-        ],
-        &rows,
-        &[0, 6, 7, 8, 9, 10],
-    )
+    let mut header = vec![
+        "run",
+        "started (UTC)",
+        "commit",
+        "branch",
+        "profile",
+        "tiers",
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "time",
+        "exit",
+    ];
+    if sharded {
+        header.push("shards");
+    }
+    render(&header, &rows, &[0, 6, 7, 8, 9, 10])
+}
+
+/// "shard 2/4 duration" for a shard's run (partition `duration:2/4`), "4 shards" for a merged
+/// run, "-" for any other.
+fn shards(run: &RunSummary) -> String {
+    match (&run.partition, run.shards) {
+        (Some(partition), _) => match partition.split_once(':') {
+            Some((strategy, part)) => format!("shard {part} {strategy}"),
+            None => format!("shard {partition}"),
+        },
+        (None, Some(1)) => "1 shard".into(),
+        (None, Some(n)) => format!("{n} shards"),
+        (None, None) => "-".into(),
+    }
 }
 
 /// `vigil history TEST`: the test's results, newest first.
@@ -387,5 +409,22 @@ mod tests {
         insta::assert_snapshot!("trends", render_trends(&trends));
         let runs = store.recent_runs(3).expect("runs");
         insta::assert_snapshot!("runs", render_runs(&runs));
+    }
+
+    #[test]
+    fn shard_runs_and_merged_runs_are_marked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = history(dir.path());
+        let latest = store.recent_runs(1).expect("runs").remove(0);
+        let mut shard = crate::history::read_run(&store, latest.id).expect("read");
+        shard.uid = String::new();
+        for (partition, shards) in [(Some("duration:2/4"), None), (None, Some(4))] {
+            shard.started_ms += 60_000;
+            shard.partition = partition.map(String::from);
+            shard.shards = shards;
+            store.record(&shard).expect("record");
+        }
+        let runs = store.recent_runs(3).expect("runs");
+        insta::assert_snapshot!("runs_with_shards", render_runs(&runs));
     }
 }

@@ -2,6 +2,7 @@
 
 mod changed_cli;
 mod cli;
+mod history_exchange_cli;
 mod html_report;
 mod partition_cli;
 mod planning_cli;
@@ -23,5 +24,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(schedule_cli::trials());
     trials.extend(watch_cli::trials());
     trials.extend(partition_cli::trials());
+    trials.extend(history_exchange_cli::trials());
     trials
 }
