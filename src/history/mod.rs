@@ -3,6 +3,7 @@
 //! flakiness, duration regressions, a failure fingerprint's history) plus the duration
 //! estimate the scheduler balances with.
 
+mod alert;
 mod digest;
 mod durations;
 mod fingerprints;
@@ -11,6 +12,7 @@ mod git;
 mod import_junit;
 mod iso_time;
 mod junit_ids;
+mod metrics;
 mod outcome_codes;
 mod prune;
 mod record;
@@ -24,12 +26,14 @@ mod timeline;
 mod trends;
 mod window;
 
+pub use alert::{Alert, Findings, ALERT_VERSION};
 pub use durations::HistoryEstimate;
 pub use fingerprints::{FingerprintHistory, FixNote, Sighting, StoredFailure};
 pub use flaky::{flips, Flaky};
 pub use git::GitInfo;
 pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Imported};
 pub use iso_time::civil_from_days;
+pub use metrics::{LatestTier, Metrics, MetricsOptions, WindowTier};
 pub use prune::Retention;
 pub use record::{now_ms, ResultRecord, RunRecord};
 pub use recorder::{result_record, HistoryRecorder};
