@@ -3,6 +3,8 @@
 mod changed_cli;
 mod cli;
 mod html_report;
+mod metrics_cli;
+mod notify_cli;
 mod planning_cli;
 mod schedule_cli;
 mod snapshot_cli;
@@ -18,6 +20,8 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(changed_cli::trials());
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
+    trials.extend(metrics_cli::trials());
+    trials.extend(notify_cli::trials());
     trials.extend(snapshot_cli::trials());
     trials.extend(schedule_cli::trials());
     trials.extend(watch_cli::trials());
