@@ -9,15 +9,26 @@ use vigil::report::notify::{check_url, post_json, run_command};
 
 use super::{usage, Failure};
 
+// The variables' values stay out of `--help` (hide_env_values): a webhook URL holds its secret.
 #[derive(Args)]
 pub struct NotifyArgs {
     /// When --fail-on finds something, run CMD with `sh -c`: the alert (JSON) on its stdin, its
     /// one-line summary in VIGIL_NOTIFY_SUMMARY.
-    #[arg(long, value_name = "CMD", env = "VIGIL_NOTIFY_COMMAND")]
+    #[arg(
+        long,
+        value_name = "CMD",
+        env = "VIGIL_NOTIFY_COMMAND",
+        hide_env_values = true
+    )]
     notify_command: Option<String>,
     /// When --fail-on finds something, POST the alert (JSON) to URL, http or https; Slack and
     /// Mattermost incoming webhooks take it as it is.
-    #[arg(long, value_name = "URL", env = "VIGIL_NOTIFY_URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_NOTIFY_URL",
+        hide_env_values = true
+    )]
     notify_url: Option<String>,
 }
 
