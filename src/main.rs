@@ -63,6 +63,8 @@ enum Command {
     Trends(TrendsArgs),
     /// Write a self-contained HTML report of a run and the trends before it.
     Report(ReportArgs),
+    /// The latest run and recent flakiness as OpenMetrics text (Prometheus, node_exporter).
+    Metrics(cli::metrics::MetricsArgs),
     /// A run's failures grouped by cause: category, history and what to do about each.
     Diagnose(DiagnoseArgs),
     /// For a healer: apply a fix, run the failing and nearby tests, keep it or roll it back.
@@ -276,6 +278,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let settings =
                 request::history_settings(history.as_deref(), false, &invocation_dir, &loaded);
             cli::history::report(args, &settings, &invocation_dir, &loaded)
+        }
+        Command::Metrics(args) => {
+            cli::metrics::metrics(args, history.as_deref(), &invocation_dir, &loaded)
         }
         Command::Verify(args) => {
             let settings =

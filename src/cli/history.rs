@@ -111,6 +111,8 @@ pub struct TrendsArgs {
     /// Exit 1 when any of these is found: new-failure, still-failing, flaky, perf-regression.
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     fail_on: Vec<String>,
+    #[command(flatten)]
+    notify: super::notify::NotifyArgs,
     /// text or json.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     format: String,
@@ -307,6 +309,7 @@ pub fn trends(args: TrendsArgs, settings: &HistorySettings) -> Result<ExitCode, 
             FINDINGS.join(", ")
         )));
     }
+    args.notify.check()?;
     let mut perf = globset::GlobSetBuilder::new();
     for pattern in &args.perf {
         perf.add(
@@ -349,6 +352,7 @@ pub fn trends(args: TrendsArgs, settings: &HistorySettings) -> Result<ExitCode, 
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        args.notify.send(&found, &failing);
         return Ok(ExitCode::TestsFailed);
     }
     Ok(ExitCode::Ok)

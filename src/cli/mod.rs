@@ -1,6 +1,6 @@
 //! The `vigil` binary's own modules (not part of the library): how a command's failure becomes
 //! an exit code and a message, output formats, the history commands, `vigil diagnose`,
-//! `vigil snapshot`, `vigil schedule` and `vigil watch`.
+//! `vigil snapshot`, `vigil schedule`, `vigil watch`, `vigil metrics` and trends' alerts.
 
 pub mod changed;
 pub mod diagnose;
@@ -8,6 +8,8 @@ pub mod history;
 pub mod history_exchange;
 pub mod merge;
 pub mod outputs;
+pub mod metrics;
+pub mod notify;
 pub mod schedule;
 pub mod snapshot;
 pub mod verify;

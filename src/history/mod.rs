@@ -4,6 +4,7 @@
 //! estimate the scheduler balances with, and the exchange of runs between databases (export,
 //! import) that combines the histories of CI machines.
 
+mod alert;
 mod digest;
 mod durations;
 mod exchange_format;
@@ -18,6 +19,7 @@ mod import_source;
 mod import_writer;
 mod iso_time;
 mod junit_ids;
+mod metrics;
 mod outcome_codes;
 mod prune;
 mod record;
@@ -32,6 +34,7 @@ mod timeline;
 mod trends;
 mod window;
 
+pub use alert::{Alert, Findings, ALERT_VERSION};
 pub use durations::{test_medians, HistoryEstimate};
 pub use exchange_format::{ExportedFix, ExportedResult, ExportedRun, Header, Verdict};
 pub use exchange_read::read_run;
@@ -43,6 +46,7 @@ pub use import_junit::{import_file, read_file, ImportError, ImportOptions, Impor
 pub use import_runs::{import_database, import_export, import_kind, ImportKind};
 pub use import_writer::ImportSummary;
 pub use iso_time::civil_from_days;
+pub use metrics::{LatestTier, Metrics, MetricsOptions, WindowTier};
 pub use prune::Retention;
 pub use record::{now_ms, ResultRecord, RunRecord};
 pub use recorder::{result_record, HistoryRecorder};

@@ -5,6 +5,8 @@ mod cli;
 mod history_exchange_cli;
 mod html_report;
 mod partition_cli;
+mod metrics_cli;
+mod notify_cli;
 mod planning_cli;
 mod schedule_cli;
 mod snapshot_cli;
@@ -20,6 +22,8 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(changed_cli::trials());
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
+    trials.extend(metrics_cli::trials());
+    trials.extend(notify_cli::trials());
     trials.extend(snapshot_cli::trials());
     trials.extend(schedule_cli::trials());
     trials.extend(watch_cli::trials());

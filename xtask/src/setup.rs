@@ -1,4 +1,5 @@
-//! `cargo xtask setup`: the project venv with pinned pytest and pytest-xdist.
+//! `cargo xtask setup`: the project venv with pinned pytest and pytest-xdist, and the
+//! prometheus_client whose OpenMetrics parser checks `vigil metrics` in the suites.
 
 use crate::{cmd, paths};
 use anyhow::{bail, Context, Result};
@@ -9,6 +10,8 @@ use std::process::Command;
 /// The pytest every venv of the project pins (the bench's peer venvs too).
 pub const PYTEST: &str = "9.2.0";
 const XDIST: &str = "3.8.0";
+/// The suites parse `vigil metrics` with its OpenMetrics parser.
+const PROMETHEUS_CLIENT: &str = "0.26.0";
 
 /// Makes sure `.venv` exists with the pinned versions; returns its python.
 pub fn setup() -> Result<PathBuf> {
@@ -19,13 +22,14 @@ pub fn setup() -> Result<PathBuf> {
     }
     if pins_installed(&python) {
         println!(
-            "setup: {} has pytest {PYTEST} and pytest-xdist {XDIST}",
+            "setup: {} has pytest {PYTEST}, pytest-xdist {XDIST} and prometheus_client {PROMETHEUS_CLIENT}",
             venv.display()
         );
         return Ok(python);
     }
     println!(
-        "setup: installing pytest {PYTEST} and pytest-xdist {XDIST} into {}",
+        "setup: installing pytest {PYTEST}, pytest-xdist {XDIST} and prometheus_client \
+         {PROMETHEUS_CLIENT} into {}",
         venv.display()
     );
     cmd::run(Command::new(&python).args([
@@ -36,10 +40,12 @@ pub fn setup() -> Result<PathBuf> {
         "--disable-pip-version-check",
         &format!("pytest=={PYTEST}"),
         &format!("pytest-xdist=={XDIST}"),
+        &format!("prometheus_client=={PROMETHEUS_CLIENT}"),
     ]))?;
     if !pins_installed(&python) {
         bail!(
-            "pip finished but {} still lacks pytest {PYTEST} / pytest-xdist {XDIST}",
+            "pip finished but {} still lacks pytest {PYTEST} / pytest-xdist {XDIST} / \
+             prometheus_client {PROMETHEUS_CLIENT}",
             python.display()
         );
     }
@@ -60,11 +66,12 @@ fn create_venv(venv: &Path) -> Result<()> {
     )
 }
 
-/// The fast path: both packages import and carry the pinned versions.
+/// The fast path: every package imports and carries its pinned version.
 fn pins_installed(python: &Path) -> bool {
     let check = format!(
-        "import importlib.metadata as m, pytest, xdist; \
-         assert pytest.__version__ == '{PYTEST}' and m.version('pytest-xdist') == '{XDIST}'"
+        "import importlib.metadata as m, pytest, xdist, prometheus_client; \
+         assert pytest.__version__ == '{PYTEST}' and m.version('pytest-xdist') == '{XDIST}' \
+         and m.version('prometheus_client') == '{PROMETHEUS_CLIENT}'"
     );
     cmd::succeeds(Command::new(python).arg("-c").arg(check))
 }
