@@ -24,7 +24,8 @@ use vigil::events::PlannedTest;
 use vigil::exit::ExitCode;
 use vigil::history::HistoryError;
 use vigil::report::{
-    render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter, TerminalReporter,
+    ci, ci_reporters, render_plan, render_tier_counts, ColorChoice, JunitReporter, Reporter,
+    TerminalReporter,
 };
 use vigil::session::request::{self, Flags, Resolved};
 use vigil::session::{self, Preview};
@@ -407,6 +408,8 @@ fn reporters(
     if let Some(path) = junit {
         reporters.push(Box::new(JunitReporter::new(path)));
     }
+    // In CI: GitHub annotations (after the terminal's summary) and the job step summary.
+    reporters.extend(ci_reporters(&ci::process_env, true));
     // A database the user named must open; the default one only costs a warning, so a
     // read-only checkout still runs its tests (as pytest does without its cache).
     let explicit = resolved
