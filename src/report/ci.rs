@@ -34,6 +34,21 @@ impl Ci {
     }
 }
 
+/// The variables [`detect`] reads.
+pub const SERVICE_VARS: [&str; 7] = [
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "CIRCLECI",
+    "JENKINS_URL",
+    "TF_BUILD",
+    "CI",
+];
+
+/// The variables that make vigil write CI output (annotations, the step summary). vigil's
+/// own suites clear them, so the vigils they start print the same in CI as elsewhere.
+pub const OUTPUT_VARS: [&str; 3] = ["GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITHUB_STEP_SUMMARY"];
+
 /// The environment as a lookup, so detection is testable without touching the process's own.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 

@@ -1,6 +1,7 @@
 //! End-to-end tier: the `vigil` binary as a user types it, exit codes and messages.
 
 mod changed_cli;
+mod ci_output;
 mod cli;
 mod html_report;
 mod planning_cli;
@@ -16,6 +17,7 @@ pub const FILE: &str = file!();
 pub fn trials() -> Vec<Trial> {
     let mut trials = cli::trials();
     trials.extend(changed_cli::trials());
+    trials.extend(ci_output::trials());
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
     trials.extend(snapshot_cli::trials());
