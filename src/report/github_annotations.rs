@@ -2,6 +2,7 @@
 //! command per failing test (a `::warning` per flaky one), so failures show on the pull
 //! request's diff and the run's page. Escaped as GitHub's runner decodes them.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ use super::{ReportError, Reporter};
 
 /// Most annotations written: GitHub keeps 50 per job (and shows 10 errors and 10 warnings per
 /// step), so more would only be dropped.
-pub const MAX_ANNOTATIONS: usize = 50;
+const MAX_ANNOTATIONS: usize = 50;
 /// Lines of the failure text (pytest's longrepr, a panic) an annotation carries.
 const TEXT_LINES: usize = 20;
 /// Longest annotation message, in characters.
@@ -63,28 +64,24 @@ impl Reporter for GithubAnnotations {
 /// The workflow commands for a finished run, one per line.
 pub(crate) fn render(results: &FinalResults, paths: &RepoPaths) -> String {
     let failing: Vec<TestResult> = results.failures().cloned().collect();
-    let mut lines: Vec<String> = ordered(&failing)
-        .into_iter()
-        .map(|r| error(r, paths))
-        .collect();
-    let failures = lines.len();
-    lines.extend(
-        results
-            .flaky()
-            .into_iter()
-            .map(|(last, first)| flaky(last, first, paths)),
+    let errors = ordered(&failing);
+    let flaky = results.flaky();
+    let lines = errors.iter().map(|r| error(r, paths)).chain(
+        flaky
+            .iter()
+            .map(|(last, first)| flaky_line(last, first, paths)),
     );
-    let flaky = lines.len() - failures;
     let mut out = String::new();
-    for line in lines.iter().take(MAX_ANNOTATIONS) {
-        out.push_str(line);
+    for line in lines.take(MAX_ANNOTATIONS) {
+        out.push_str(&line);
         out.push('\n');
     }
-    if lines.len() > MAX_ANNOTATIONS {
-        let left = lines.len() - MAX_ANNOTATIONS;
-        let what = format!("{failures} failing and {flaky} flaky tests");
+    let total = errors.len() + flaky.len();
+    if total > MAX_ANNOTATIONS {
+        let left = total - MAX_ANNOTATIONS;
+        let all = format!("{} failing and {} flaky tests", errors.len(), flaky.len());
         out.push_str(&format!(
-            "::notice title=vigil::{left} more annotations left out: GitHub keeps {MAX_ANNOTATIONS} per job. The log above lists all {what}.\n"
+            "::notice title=vigil::{left} more annotations left out: GitHub keeps {MAX_ANNOTATIONS} per job. The log above lists all {all}.\n"
         ));
     }
     out
@@ -94,6 +91,7 @@ pub(crate) fn render(results: &FinalResults, paths: &RepoPaths) -> String {
 /// one test per diagnosis group (biggest group first), then undiagnosed failures, then the
 /// other members of the groups, in the order they finished.
 fn ordered(failing: &[TestResult]) -> Vec<&TestResult> {
+    let by_id: HashMap<&str, &TestResult> = failing.iter().map(|r| (r.id.as_str(), r)).collect();
     let firsts: Vec<String> = groups::from_results(failing)
         .into_iter()
         .filter_map(|g| g.tests.into_iter().next())
@@ -101,13 +99,14 @@ fn ordered(failing: &[TestResult]) -> Vec<&TestResult> {
         .collect();
     let mut out: Vec<&TestResult> = firsts
         .iter()
-        .filter_map(|id| failing.iter().find(|r| &r.id == id))
+        .filter_map(|id| by_id.get(id.as_str()).copied())
         .collect();
+    let first: HashSet<&str> = firsts.iter().map(String::as_str).collect();
     out.extend(failing.iter().filter(|r| r.diagnosis.is_none()));
     out.extend(
         failing
             .iter()
-            .filter(|r| r.diagnosis.is_some() && !firsts.contains(&r.id)),
+            .filter(|r| r.diagnosis.is_some() && !first.contains(r.id.as_str())),
     );
     out
 }
@@ -126,7 +125,7 @@ fn error(result: &TestResult, paths: &RepoPaths) -> String {
 }
 
 /// `::warning ...` for a test that passed on attempt N, where its first failure was.
-fn flaky(last: &TestResult, first: &TestResult, paths: &RepoPaths) -> String {
+fn flaky_line(last: &TestResult, first: &TestResult, paths: &RepoPaths) -> String {
     let mut title = format!("{} flaky", last.id);
     if let Some(d) = &first.diagnosis {
         title.push_str(&format!(" ({})", d.category.name()));

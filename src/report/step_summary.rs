@@ -21,7 +21,7 @@ use super::{ReportError, Reporter};
 const STEP_LIMIT: usize = 1024 * 1024;
 const SPARE: usize = 64 * 1024;
 /// Most rows of the failures table.
-pub const MAX_FAILURE_ROWS: usize = 100;
+const MAX_FAILURE_ROWS: usize = 100;
 /// Most failure groups and flaky tests listed.
 const MAX_GROUPS: usize = 20;
 const MAX_FLAKY: usize = 50;
@@ -62,6 +62,12 @@ impl StepSummary {
         // Locations read as the terminal and `vigil diagnose` print them: from the rootdir.
         let paths = RepoPaths::new(&self.rootdir, None);
         let mut text = render(&self.results, end, &paths, budget);
+        if existing + text.len() > STEP_LIMIT {
+            // Past the limit GitHub drops the step's whole summary, what others wrote too.
+            return Err(std::io::Error::other(format!(
+                "it already holds {existing} bytes, and GitHub takes at most {STEP_LIMIT} per step"
+            )));
+        }
         if existing > 0 {
             // A blank line keeps our heading off the last line of whatever came before.
             text.insert(0, '\n');
@@ -103,7 +109,7 @@ impl Reporter for StepSummary {
         };
         if let Err(error) = self.append(&end) {
             eprintln!(
-                "vigil: warning: cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {error}",
+                "vigil: warning: the job summary is not appended to {} (GITHUB_STEP_SUMMARY): {error}",
                 self.path.display()
             );
         }
@@ -347,6 +353,17 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(text.starts_with("## Build\n\nbuilt in 12s\n## "), "{text}");
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_file_already_near_the_limit_is_left_as_it_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("step_summary.md");
+        let full = "x".repeat(STEP_LIMIT - 100);
+        std::fs::write(&path, &full).expect("write");
+        let mut reporter = StepSummary::new(path.clone());
+        ci_sample_run::replay(&mut reporter, &ci_sample_run::events());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), full);
     }
 
     #[test]
