@@ -8,7 +8,8 @@ use clap::Args;
 use vigil::discover;
 use vigil::history::HistoryError;
 use vigil::report::{
-    ColorChoice, JsonLinesReporter, JunitReporter, ReportError, Reporter, TerminalReporter,
+    ci, ci_reporters, ColorChoice, JsonLinesReporter, JunitReporter, ReportError, Reporter,
+    TerminalReporter,
 };
 use vigil::session::{self, request::Resolved};
 
@@ -93,6 +94,8 @@ impl Outputs {
         if let Some(path) = &self.json {
             reporters.push(Box::new(JsonLinesReporter::file(path)?));
         }
+        // In CI: GitHub annotations (not when stdout is the JSON stream) and the step summary.
+        reporters.extend(ci_reporters(&ci::process_env, !self.json_stdout));
         Ok(reporters)
     }
 }

@@ -1,27 +1,37 @@
 //! Reporting: consumers of the event stream. Each reporter sees every event in order and
 //! renders it its own way (terminal, JUnit); none of them talks to the executor.
 
+pub mod ci;
+#[cfg(test)]
+mod ci_sample_run;
 mod diagnosis;
+mod final_results;
+mod github_annotations;
 mod history_tables;
 pub mod html;
 pub mod json_lines;
 mod junit;
-mod partition;
 pub mod notify;
 mod openmetrics;
+mod partition;
 mod plan;
+mod repo_paths;
+mod step_summary;
 mod stress;
 mod summary;
 mod terminal;
 mod text_table;
 
+pub use ci::{ci_reporters, Ci};
 pub use diagnosis::{render_groups, GroupView};
+pub use github_annotations::GithubAnnotations;
 pub use history_tables::{render_runs, render_timeline, render_trends};
 pub use json_lines::JsonLinesReporter;
 pub use junit::{junit_names, JunitReporter};
-pub use partition::{balance, render_partition_line, render_partition_table};
 pub use openmetrics::render_openmetrics;
+pub use partition::{balance, render_partition_line, render_partition_table};
 pub use plan::{render_plan, render_tier_counts};
+pub use step_summary::StepSummary;
 pub use stress::{render_repeat_header, render_stress_summary};
 pub use summary::render_summary;
 pub use terminal::{ColorChoice, TerminalReporter};

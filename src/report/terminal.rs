@@ -1,4 +1,4 @@
-//! The terminal reporter: an indicatif progress bar on a TTY, plain lines otherwise (CI logs),
+//! The terminal reporter: an indicatif progress bar on a TTY, plain lines otherwise and in CI,
 //! `NO_COLOR` honoured; failures are shown as they happen and summarized at the end.
 
 use std::io::{IsTerminal, Write};
@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::events::{Event, Outcome, TestResult};
 
+use super::ci;
 use super::summary::{render_summary, SUMMARY_GROUPS};
 use super::Reporter;
 use crate::diagnose::groups::{self, Group};
@@ -34,16 +35,18 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    /// Writes to stdout; a progress bar only when stdout is a terminal.
+    /// Writes to stdout; a progress bar only when stdout is a terminal outside CI (some CI
+    /// runners give a terminal, and a redrawn bar makes their logs unreadable).
     pub fn stdout(choice: ColorChoice, verbose: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
+        let in_ci = ci::detect(&ci::process_env).is_some();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && !no_color,
         };
-        let bar = tty.then(|| new_bar(color));
+        let bar = (tty && !in_ci).then(|| new_bar(color));
         Self::new(Box::new(std::io::stdout()), color, verbose, bar)
     }
 

@@ -1,12 +1,13 @@
 //! End-to-end tier: the `vigil` binary as a user types it, exit codes and messages.
 
 mod changed_cli;
+mod ci_output;
 mod cli;
 mod history_exchange_cli;
 mod html_report;
-mod partition_cli;
 mod metrics_cli;
 mod notify_cli;
+mod partition_cli;
 mod planning_cli;
 mod schedule_cli;
 mod snapshot_cli;
@@ -20,6 +21,7 @@ pub const FILE: &str = file!();
 pub fn trials() -> Vec<Trial> {
     let mut trials = cli::trials();
     trials.extend(changed_cli::trials());
+    trials.extend(ci_output::trials());
     trials.extend(planning_cli::trials());
     trials.extend(html_report::trials());
     trials.extend(metrics_cli::trials());
