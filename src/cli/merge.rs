@@ -126,7 +126,8 @@ fn replay(merged: &Merged, reporters: &mut [Box<dyn Reporter>]) -> Result<(), Fa
 }
 
 /// The merged run goes into history, after the runs the shards' own databases hold that this
-/// one does not (their shard runs excepted: the merged run stands for them).
+/// one does not: a shared history each CI job restored and added to comes back whole. The
+/// shards' own runs are left out: the merged run stands for them.
 fn record(
     settings: &HistorySettings,
     databases: &[PathBuf],
@@ -136,10 +137,19 @@ fn record(
 ) -> Result<(), Failure> {
     let mut store = Store::open(&settings.path).map_err(history_error)?;
     for database in databases {
-        let _ = (database, &mut store);
+        let summary = history::import_database(&mut store, database, &|r| r.partition.is_none())
+            .map_err(history_error)?;
+        if summary.imported > 0 {
+            println!(
+                "vigil merge: {} runs imported from {} ({} already present)",
+                summary.imported,
+                database.display(),
+                summary.already_present
+            );
+        }
     }
     run.git = GitInfo::detect(invocation_dir);
-    let _ = shards;
+    run.shards = Some(shards as u32);
     store.record(&run).map_err(history_error)?;
     settings
         .retention

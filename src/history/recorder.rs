@@ -39,6 +39,7 @@ impl Reporter for HistoryRecorder {
     fn on_event(&mut self, event: &Event) {
         match event {
             Event::TestFinished(result) => self.run.results.push(result_record(result)),
+            Event::Partitioned(summary) => self.run.partition = Some(summary.spec.clone()),
             Event::RunFinished {
                 tally,
                 exit,

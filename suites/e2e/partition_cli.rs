@@ -231,7 +231,29 @@ fn merge_four() -> TestResult {
     let runs = history_db::check(&dir.path().join("merged.db"))?;
     check(runs.len() == 1 && runs[0].tests == 12, || {
         format!("{runs:?}")
-    })
+    })?;
+    // The shards' own runs stay out: the merged one stands for them, and says so.
+    let listed = support::vigil(
+        dir.path(),
+        &["history", "--format", "json", "--history", "merged.db"],
+    )?;
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout)?;
+    let run = &json[0];
+    check(run["shards"] == 4 && run["partition"].is_null(), || {
+        text(&listed)
+    })?;
+    let shard = support::vigil(
+        dir.path(),
+        &[
+            "history",
+            "--format",
+            "json",
+            "--history",
+            "shard-2/history.db",
+        ],
+    )?;
+    let json: serde_json::Value = serde_json::from_slice(&shard.stdout)?;
+    check(json[0]["partition"] == "duration:2/4", || text(&shard))
 }
 
 fn merge_checks() -> TestResult {
