@@ -460,11 +460,5 @@ fn plan(
 fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Preview, Failure> {
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
-    let request = &resolved.request;
-    let mut preview = session::preview(request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
-    if let Some(partition) = request.partition {
-        let shard = session::partition::Shard::of_preview(request, &preview, partition);
-        session::narrow(&mut preview, &shard);
-    }
-    Ok(preview)
+    session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))
 }

@@ -116,17 +116,21 @@ class _Plan:
 
 
 class _Partition:
-    """This machine's shard of a partitioned selection (`vigil run --partition`): vigil dealt
-    every test it collected beforehand; a test it did not see (collection that differs from
-    run to run) goes by the hash vigil uses for `hash`, so every shard decides alike."""
+    """This machine's shard of a partitioned selection (`vigil run --partition`). vigil dealt
+    files whole (`files`: relative path -> shard) and the tests of files it split one by one
+    (`tests`: node id -> shard; a split file's other tests go by `files`). Anything else goes
+    by the hash vigil computes for it too, so every shard decides alike."""
 
     def __init__(self, raw):
         self.index = int(raw["index"])
         self.total = max(1, int(raw["total"]))
-        self.assign = raw.get("assign") or {}
+        self.tests = raw.get("tests") or {}
+        self.files = raw.get("files") or {}
 
     def owns(self, nodeid):
-        shard = self.assign.get(nodeid)
+        shard = self.tests.get(nodeid)
+        if shard is None:
+            shard = self.files.get(nodeid.split("::", 1)[0])
         if shard is None:
             digest = hashlib.sha256(nodeid.encode("utf-8")).digest()
             shard = int.from_bytes(digest[:8], "big") % self.total

@@ -98,9 +98,12 @@ const TEST_RUNS: i64 = 20;
 /// what `--partition duration` balances shards with.
 pub fn test_medians(store: &Store) -> Result<HashMap<String, f64>, HistoryError> {
     let read = || -> rusqlite::Result<HashMap<String, Vec<f64>>> {
+        // A test cannot take longer than its run: a longer duration is a clock a test froze
+        // or moved (freezegun patches the timer pytest measures with), not a cost.
         let mut statement = store.conn.prepare(
             "SELECT t.name, r.duration_us FROM results r JOIN tests t ON t.id = r.test_id
-             WHERE r.attempt = 1
+             JOIN runs ON runs.id = r.run_id
+             WHERE r.attempt = 1 AND r.duration_us <= runs.duration_ms * 1000
                AND r.run_id IN (SELECT id FROM runs WHERE source = 'vigil'
                                 ORDER BY started_ms DESC, id DESC LIMIT ?1)",
         )?;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::session::partition::PartitionSummary;
 
-/// `shard 2/4 (duration): 120 of 480 tests, expected 12.3 s (slowest shard 12.4 s)`.
+/// `shard 2/4 (duration): 9 of 31 test files, expected 12.3 s (slowest shard 12.4 s)`.
 pub fn render_partition_line(summary: &PartitionSummary) -> String {
     let mine = &summary.shards[summary.index - 1];
     let slowest = summary
@@ -14,12 +14,12 @@ pub fn render_partition_line(summary: &PartitionSummary) -> String {
         .map(|s| s.expected_secs)
         .fold(0.0, f64::max);
     format!(
-        "vigil: shard {}/{} ({}): {} of {} tests, expected {} (slowest shard {})",
+        "vigil: shard {}/{} ({}): {} of {} test files, expected {} (slowest shard {})",
         summary.index,
         summary.total,
         kind_name(summary),
-        mine.tests,
-        summary.selected,
+        mine.files,
+        summary.files,
         seconds(mine.expected_secs),
         seconds(slowest)
     )
@@ -30,8 +30,9 @@ pub fn render_partition_table(summary: &PartitionSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\npartition {}: {} tests, {} with a duration in history (the rest count as the mean)",
-        summary.spec, summary.selected, summary.measured
+        "\npartition {}: {} test files ({} split between shards), {} tests with a duration in \
+         history",
+        summary.spec, summary.files, summary.split_files, summary.known_tests
     );
     for shard in &summary.shards {
         let mark = if shard.shard == summary.index {
@@ -41,9 +42,9 @@ pub fn render_partition_table(summary: &PartitionSummary) -> String {
         };
         let _ = writeln!(
             out,
-            "  shard {:>2}: {:>6} tests, expected {:>9}{mark}",
+            "  shard {:>2}: {:>5} files, expected {:>9}{mark}",
             shard.shard,
-            shard.tests,
+            shard.files,
             seconds(shard.expected_secs)
         );
     }

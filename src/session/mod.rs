@@ -38,7 +38,7 @@ pub use diagnosis::{diagnose_settings, DiagnoseSettings};
 use fanout::Fanout;
 pub use history::{recorder, HistorySettings};
 pub use prepare::{native_tier, Prepared};
-pub use preview::{narrow, preview, Preview, PreviewWave, PreviewWorker};
+pub use preview::{preview, Preview, PreviewWave, PreviewWorker};
 
 /// Everything a run needs, already resolved from flags, environment and config.
 #[derive(Debug, Clone)]
@@ -163,18 +163,15 @@ pub fn run(
     let rootdir = discovery.config.rootdir.clone();
     let mut prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
     let mut native = selected_native(request, &prepared.native);
-    let shard = match request.partition {
-        Some(p) => {
-            let found = (&discovery, &prepared, native.as_slice());
-            Some(partition::Shard::compute(request, p, found, cancel)?)
-        }
-        None => None,
-    };
+    let shard = request.partition.map(|p| {
+        let groups = &prepared.groups;
+        partition::Shard::compute(request, p, &discovery.files, groups, &native, &rootdir)
+    });
     // Every discovered file, other shards' too: a worker leaves files it is told belong to
     // others alone (their collection errors included), and claims any it was not told of.
     let all_files: Vec<PathBuf> = discovery.files.iter().map(|f| f.path.clone()).collect();
     if let Some(shard) = &shard {
-        let files = shard.files(&rootdir);
+        let files = shard.run_files(&rootdir);
         discovery.files.retain(|f| files.contains(&f.path));
         // A blind worker would collect every file only to deselect other shards' tests.
         python_paths &= !discovery.files.is_empty();

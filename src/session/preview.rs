@@ -34,9 +34,6 @@ pub struct Preview {
     /// The ids of those errors, as their results carry them.
     #[serde(skip)]
     pub error_ids: Vec<String>,
-    /// Files that share a worker because of test dependencies (absolute paths).
-    #[serde(skip)]
-    pub groups: Vec<BTreeSet<PathBuf>>,
     /// With `--partition`: how the selection is dealt, and this shard's share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition: Option<PartitionSummary>,
@@ -65,7 +62,20 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
     let rootdir = discovery.config.rootdir.clone();
     let prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
     let native = selected_native(request, &prepared.native);
-    collect(request, &discovery, &prepared, &native, cancel)
+    let mut preview = collect(request, &discovery, &prepared, &native, cancel)?;
+    if let Some(partition) = request.partition {
+        let groups = &prepared.groups;
+        let shard = Shard::compute(
+            request,
+            partition,
+            &discovery.files,
+            groups,
+            &native,
+            &rootdir,
+        );
+        narrow(&mut preview, &shard);
+    }
+    Ok(preview)
 }
 
 /// The plan of what discovery and preparation found: workers collect, nothing runs.
@@ -184,13 +194,12 @@ pub(super) fn collect(
             .collect(),
         errors,
         error_ids,
-        groups: prepared.groups.clone(),
         partition: None,
     })
 }
 
 /// `vigil plan --partition`: the plan of this shard alone, with every shard's share.
-pub fn narrow(preview: &mut Preview, shard: &Shard) {
+fn narrow(preview: &mut Preview, shard: &Shard) {
     for wave in &mut preview.waves {
         for worker in &mut wave.workers {
             worker.tests.retain(|t| shard.owns(&t.id));
