@@ -75,3 +75,72 @@ pub fn read(path: &Path) -> Result<EventLog, MergeError> {
         truncated,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Outcome, TestResult};
+    use crate::report::json_lines::JsonLinesReporter;
+    use crate::report::Reporter;
+
+    /// A real log, as `vigil run --json` writes it: header, one result, the run's end.
+    fn written(dir: &Path) -> PathBuf {
+        let path = dir.join("events.jsonl");
+        let mut log = JsonLinesReporter::file(&path).unwrap();
+        let mut result = TestResult::bare("t.py::a".into(), Outcome::Failed, vec![], None, 0);
+        result.duration = std::time::Duration::from_millis(1500);
+        log.on_event(&Event::TestFinished(result));
+        log.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn a_log_reads_back_with_durations_in_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"duration\":1.5"), "{text}");
+        assert!(looks_like_event_log(&text));
+        let log = read(&path).unwrap();
+        assert_eq!(log.header.version, FORMAT_VERSION);
+        assert!(!log.truncated);
+        match &log.events[..] {
+            [Event::TestFinished(r)] => {
+                assert_eq!((r.id.as_str(), r.outcome), ("t.py::a", Outcome::Failed));
+                assert_eq!(r.duration.as_millis(), 1500);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cut_off_last_line_is_incomplete_a_bad_middle_line_names_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = written(dir.path());
+        let whole = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{whole}{{\"event\":\"test_fin")).unwrap();
+        let log = read(&path).unwrap();
+        assert!(log.truncated);
+        assert_eq!(log.events.len(), 1);
+        std::fs::write(&path, format!("{whole}not json\n{whole}")).unwrap();
+        let error = read(&path).unwrap_err().to_string();
+        assert!(error.contains("events.jsonl:3:"), "{error}");
+    }
+
+    #[test]
+    fn a_newer_format_or_another_file_is_refused_and_new_events_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.jsonl");
+        let newer =
+            "{\"event\":\"format\",\"format\":\"vigil-events\",\"version\":99,\"vigil\":\"9\"}\n";
+        std::fs::write(&path, newer).unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("version 99"));
+        std::fs::write(&path, "{\"a\":1}\n").unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("x.jsonl:1:"));
+        let future =
+            "{\"event\":\"format\",\"format\":\"vigil-events\",\"version\":1,\"vigil\":\"1\"}\n\
+                      {\"event\":\"coffee_break\",\"minutes\":5}\n";
+        std::fs::write(&path, future).unwrap();
+        assert!(read(&path).unwrap().events.is_empty());
+    }
+}

@@ -76,3 +76,40 @@ fn seconds(value: f64) -> String {
 fn kind_name(summary: &PartitionSummary) -> &str {
     summary.spec.split(':').next().unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::partition::Kind;
+    use crate::session::partition::ShardShare;
+
+    fn summary() -> PartitionSummary {
+        let share = |shard, files, expected_secs| ShardShare {
+            shard,
+            files,
+            expected_secs,
+        };
+        PartitionSummary {
+            spec: "duration:2/3".into(),
+            kind: Kind::Duration,
+            index: 2,
+            total: 3,
+            files: 12,
+            split_files: 1,
+            known_tests: 340,
+            shards: vec![share(1, 5, 41.25), share(2, 4, 40.5), share(3, 4, 0.042)],
+            tests: vec![],
+        }
+    }
+
+    #[test]
+    fn the_partition_line_and_table() {
+        let s = summary();
+        insta::assert_snapshot!(format!(
+            "{}\n{}",
+            render_partition_line(&s),
+            render_partition_table(&s)
+        ));
+        assert!((balance(&s) - 41.25 / ((41.25 + 40.5 + 0.042) / 3.0)).abs() < 1e-9);
+    }
+}

@@ -466,3 +466,7 @@ fn file_tests(costs: &FileCosts, file: &str, shard: usize) -> Vec<TestShare> {
         None => vec![share(file, costs.cost[file], false)],
     }
 }
+
+#[cfg(test)]
+#[path = "partition_tests.rs"]
+mod tests;
