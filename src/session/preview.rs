@@ -79,7 +79,7 @@ pub fn preview(request: &RunRequest, cancel: &AtomicBool) -> Result<Preview, Ses
 }
 
 /// The plan of what discovery and preparation found: workers collect, nothing runs.
-pub(super) fn collect(
+fn collect(
     request: &RunRequest,
     discovery: &Discovery,
     prepared: &Prepared,
