@@ -94,6 +94,8 @@ fn record(run: usize, branch: &str, commit: String, started_ms: i64) -> RunRecor
             dirty: Some(false),
         },
         host: Some("ci-runner-1".into()),
+        // Fixed, so the alert payload's snapshot does not change from one run to the next.
+        uid: format!("{branch}-run-{run}"),
         duration: Duration::from_millis(3_250),
         source: "vigil".into(),
         results,
