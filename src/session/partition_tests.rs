@@ -145,8 +145,11 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Files with their sizes, known tests with their medians, whether two files are joined.
+    type Generated = (Vec<(String, u64)>, Vec<(String, f64)>, bool);
+
     /// Up to 8 files with up to 6 tests each, some with history, some files joined.
-    fn arb_found() -> impl Strategy<Value = (Vec<(String, u64)>, Vec<(String, f64)>, bool)> {
+    fn arb_found() -> impl Strategy<Value = Generated> {
         let file = (
             1u64..5000,
             prop::collection::vec(prop::option::of(0.0f64..5.0), 0..6),

@@ -10,6 +10,7 @@ use super::table::padded;
 use crate::{cmd, paths};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+use std::cmp::Ordering;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -384,7 +385,10 @@ impl Section {
             ];
             let goal = GOAL.max(row.bound * 1.02);
             for (k, r) in row.ratios.iter().enumerate() {
-                let miss = if k == 0 && !(*r <= goal) { " MISS" } else { "" };
+                // A NaN ratio (no time at all) is a miss too.
+                let reached =
+                    matches!(r.partial_cmp(&goal), Some(Ordering::Less | Ordering::Equal));
+                let miss = if k == 0 && !reached { " MISS" } else { "" };
                 cells.push(format!("{r:.3}{miss}"));
             }
             cells.push(row.peer.map_or("-".to_string(), |r| format!("{r:.3}")));
