@@ -13,7 +13,7 @@ use vigil::history::{self, GitInfo, ImportOptions, RunRecord, Store};
 use vigil::merge::{self, event_log, Merged, ShardRun};
 use vigil::plan::Tiers;
 use vigil::report::Reporter;
-use vigil::session::{request, HistorySettings};
+use vigil::session::{self, request, HistorySettings};
 
 use super::history::history_error;
 use super::outputs::OutputArgs;
@@ -113,16 +113,7 @@ fn replay(merged: &Merged, reporters: &mut [Box<dyn Reporter>]) -> Result<(), Fa
             reporter.on_event(event);
         }
     }
-    let mut first_error = None;
-    for reporter in reporters.iter_mut() {
-        if let Err(error) = reporter.finish() {
-            first_error.get_or_insert(error);
-        }
-    }
-    match first_error {
-        Some(error) => Err((ExitCode::InternalError, error.into())),
-        None => Ok(()),
-    }
+    session::finish_reporters(reporters).map_err(|e| (ExitCode::InternalError, e.into()))
 }
 
 /// The merged run goes into history, after the runs the shards' own databases hold that this

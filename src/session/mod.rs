@@ -359,7 +359,7 @@ fn run_waves(
 
 /// Every reporter finishes even when one fails: a JUnit file that cannot be written must not
 /// cost the run its history, nor the other way round.
-fn finish_reporters(reporters: &mut [Box<dyn Reporter>]) -> Result<(), SessionError> {
+pub fn finish_reporters(reporters: &mut [Box<dyn Reporter>]) -> Result<(), SessionError> {
     let mut first_error = None;
     for reporter in reporters.iter_mut() {
         if let Err(error) = reporter.finish() {
