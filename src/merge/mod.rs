@@ -5,7 +5,7 @@
 pub mod event_log;
 mod inputs;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -153,10 +153,16 @@ pub struct Merged {
     pub run: RunRecord,
 }
 
-/// Checks that the shards belong together and combines them. Missing shards are a notice
-/// and make the merged run count as interrupted (exit 2): tests that should have run did not.
+/// Checks that the shards belong together and combines them. Missing shards, or shards that
+/// dealt the selection differently, are a notice and make the merged run count as
+/// interrupted (exit 2): tests that should have run may not have.
 pub fn merge(mut shards: Vec<ShardRun>) -> Result<Merged, MergeError> {
     let missing = check_partitions(&mut shards)?;
+    let deals: BTreeSet<&str> = shards
+        .iter()
+        .filter_map(|s| s.partition.as_ref().map(|p| p.deal.as_str()))
+        .collect();
+    let dealt_apart = deals.len() > 1;
     let rootdir = shards
         .iter()
         .find_map(|s| s.rootdir.clone())
@@ -187,7 +193,15 @@ pub fn merge(mut shards: Vec<ShardRun>) -> Result<Merged, MergeError> {
             "shard {index} is missing: its tests are not in this run"
         )));
     }
-    let exit = exit_code(&shards, &tally, !missing.is_empty());
+    if dealt_apart {
+        events.push(notice(
+            "the shards dealt the selection differently (they read different histories or \
+             files), so some tests may have run twice or not at all: give every job the same \
+             history"
+                .to_string(),
+        ));
+    }
+    let exit = exit_code(&shards, &tally, !missing.is_empty() || dealt_apart);
     let duration = shards
         .iter()
         .filter_map(|s| s.finished.map(|(_, d)| d))
@@ -312,5 +326,62 @@ fn record(
         source: "vigil".to_string(),
         results,
         ..RunRecord::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::partition::Kind;
+
+    fn shard(index: usize, deal: &str) -> ShardRun {
+        let result = TestResult::bare(format!("t.py::t{index}"), Outcome::Passed, vec![], None, 0);
+        ShardRun {
+            source: PathBuf::from(format!("shard-{index}/events.jsonl")),
+            partition: Some(PartitionSummary {
+                spec: format!("duration:{index}/2"),
+                kind: Kind::Duration,
+                index,
+                total: 2,
+                deal: deal.to_string(),
+                files: 2,
+                split_files: 0,
+                known_tests: 2,
+                shards: vec![],
+                tests: vec![],
+            }),
+            rootdir: None,
+            files: 1,
+            workers: 1,
+            started_ms: 1_000,
+            events: vec![Event::TestFinished(result)],
+            finished: Some((ExitCode::Ok, Duration::from_secs(1))),
+        }
+    }
+
+    fn notices(merged: &Merged) -> Vec<&str> {
+        let notices = merged.events.iter().filter_map(|e| match e {
+            Event::Notice { message } => Some(message.as_str()),
+            _ => None,
+        });
+        notices.collect()
+    }
+
+    #[test]
+    fn shards_of_one_deal_merge_into_a_passing_run() {
+        let merged = merge(vec![shard(2, "ab"), shard(1, "ab")]).unwrap();
+        assert_eq!(merged.exit, ExitCode::Ok);
+        assert!(notices(&merged).is_empty());
+        assert_eq!(merged.run.results.len(), 2);
+        assert_eq!(merged.run.tally.total(), 2);
+        // In shard order, whatever order they were given in.
+        assert_eq!(merged.run.results[0].test, "t.py::t1");
+    }
+
+    #[test]
+    fn shards_that_dealt_differently_make_the_run_incomplete() {
+        let merged = merge(vec![shard(1, "ab"), shard(2, "cd")]).unwrap();
+        assert_eq!(merged.exit, ExitCode::Interrupted);
+        assert!(notices(&merged)[0].contains("dealt the selection differently"));
     }
 }

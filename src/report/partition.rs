@@ -94,6 +94,7 @@ mod tests {
             kind: Kind::Duration,
             index: 2,
             total: 3,
+            deal: "0123456789abcdef".into(),
             files: 12,
             split_files: 1,
             known_tests: 340,

@@ -41,6 +41,10 @@ pub struct PartitionSummary {
     /// 1-based, as on the command line.
     pub index: usize,
     pub total: usize,
+    /// A digest of the whole deal: shards of one run must agree on it, or some tests may have
+    /// run twice or not at all (the jobs read different histories or files).
+    #[serde(default)]
+    pub deal: String,
     /// Test files in the selection, and how many of them were split between shards.
     pub files: usize,
     pub split_files: usize,
@@ -387,6 +391,7 @@ fn shard(
             kind: partition.kind,
             index: partition.index,
             total: partition.total,
+            deal: String::new(),
             files: found.files.len(),
             split_files: 0,
             known_tests: 0,
@@ -438,6 +443,7 @@ fn summarize(
         kind: shard.partition.kind,
         index: shard.partition.index,
         total,
+        deal: digest(shard),
         files: found.files.len(),
         split_files: split.len(),
         known_tests: tests.iter().filter(|t| t.measured).count(),
@@ -450,6 +456,21 @@ fn summarize(
             .collect(),
         tests,
     }
+}
+
+/// The first 16 hex digits of a SHA-256 over every file's and test's shard, in order.
+fn digest(shard: &Shard) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (name, s) in shard.files.iter().chain(&shard.tests) {
+        hasher.update(name.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(s.to_le_bytes());
+    }
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The known tests of a file dealt whole, or the file itself (with its size-based estimate)

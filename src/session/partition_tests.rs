@@ -200,3 +200,22 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_deal_digest_is_the_same_for_every_shard_and_changes_with_the_deal() {
+    let files = [("t/a.py", 100), ("t/b.py", 100), ("t/c.py", 100)];
+    let f = found(
+        &files,
+        &[("t/a.py::x", 1.0), ("t/b.py::y", 1.0), ("t/c.py::z", 2.0)],
+    );
+    let one = deal(&f, spec("duration:1/2")).summary.deal;
+    let two = deal(&f, spec("duration:2/2")).summary.deal;
+    assert_eq!(one, two);
+    assert_eq!(one.len(), 16);
+    // Another history, another deal: c.py no longer weighs as much as a and b together.
+    let g = found(
+        &files,
+        &[("t/a.py::x", 3.0), ("t/b.py::y", 1.0), ("t/c.py::z", 2.0)],
+    );
+    assert_ne!(deal(&g, spec("duration:1/2")).summary.deal, one);
+}
