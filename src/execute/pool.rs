@@ -404,13 +404,11 @@ impl<'a> Pool<'a> {
             .collect();
         files.sort();
         files.dedup();
-        let file_set: HashSet<&String> = files.iter().collect();
-        let exclude = slot
-            .collected
-            .iter()
-            .filter(|(id, item)| file_set.contains(&item.file) && slot.finished.contains(*id))
-            .map(|(id, _)| id.clone())
-            .collect();
+        // Every test with a result in any generation: this generation did not collect the ones
+        // excluded before, and leaving them out here would run them again (a file with two
+        // crashing or hanging tests would run forever).
+        let mut exclude: Vec<String> = slot.finished.iter().cloned().collect();
+        exclude.sort();
         let generation = slot.generation + 1;
         if let Err(message) = self.start(index, generation, files, false, exclude, emit) {
             self.execution.internal_error = Some(message);
