@@ -19,6 +19,7 @@ use crate::history::{test_medians, Store};
 use crate::plan::partition::{self, hash_shard, Assignment, Kind, Partition, Unit};
 use crate::plan::{Estimate, FileSizeEstimate};
 
+use super::prepare::relative;
 use super::RunRequest;
 
 /// The deal, as every machine computes it, and this machine's part of it.
@@ -172,13 +173,6 @@ fn file_part(id: &str) -> &str {
     id.split("::").next().unwrap_or(id)
 }
 
-fn relative(path: &Path, rootdir: &Path) -> String {
-    path.strip_prefix(rootdir)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
 /// Tests' median durations from history; none when there is no history to read.
 fn medians(request: &RunRequest) -> HashMap<String, f64> {
     request
@@ -287,8 +281,10 @@ struct Piece {
 enum Holds {
     /// Files dealt whole (several when joined by test dependencies).
     Files(Vec<String>),
-    /// A test dealt on its own (of a split file, or native).
-    Test,
+    /// A test of a split file, dealt on its own.
+    SplitTest,
+    /// A native test (each is its own process, so always dealt on its own).
+    Native,
 }
 
 /// Files dealt whole unless they cost more than `limit` and history knows two tests of them
@@ -322,7 +318,11 @@ fn pieces(found: &Found, costs: &FileCosts, limit: f64) -> Vec<Piece> {
         let cost = costs.cost[file];
         let splittable = costs.known.get(file).is_some_and(|t| t.len() > 1);
         match costs.known.get(file).filter(|_| splittable && cost > limit) {
-            Some(tests) => pieces.extend(tests.iter().map(|(id, s)| test_piece(id, Some(*s)))),
+            Some(tests) => pieces.extend(
+                tests
+                    .iter()
+                    .map(|(id, s)| test_piece(id, Some(*s), Holds::SplitTest)),
+            ),
             None => pieces.push(Piece {
                 unit: Unit {
                     ids: vec![file.clone()],
@@ -334,17 +334,17 @@ fn pieces(found: &Found, costs: &FileCosts, limit: f64) -> Vec<Piece> {
         }
     }
     let native = found.native.iter();
-    pieces.extend(native.map(|id| test_piece(id, found.medians.get(id).copied())));
+    pieces.extend(native.map(|id| test_piece(id, found.medians.get(id).copied(), Holds::Native)));
     pieces
 }
 
-fn test_piece(id: &str, seconds: Option<f64>) -> Piece {
+fn test_piece(id: &str, seconds: Option<f64>, what: Holds) -> Piece {
     Piece {
         unit: Unit {
             ids: vec![id.to_string()],
             seconds: vec![seconds],
         },
-        what: Holds::Test,
+        what,
         splittable: false,
     }
 }
@@ -368,49 +368,46 @@ fn shard(
     let mut tests = BTreeMap::new();
     let mut files = BTreeMap::new();
     for (piece, &shard) in pieces.iter().zip(&deal.shard_of) {
+        let id = &piece.unit.ids[0];
         match &piece.what {
             Holds::Files(list) => list.iter().for_each(|f| {
                 files.insert(f.clone(), shard);
             }),
-            Holds::Test => {
-                let id = &piece.unit.ids[0];
+            Holds::SplitTest => {
                 tests.insert(id.clone(), shard);
                 // A split file's tests history does not know go with its first known test.
-                if !found.native.contains(id) {
-                    files.entry(file_part(id).to_string()).or_insert(shard);
-                }
+                files.entry(file_part(id).to_string()).or_insert(shard);
+            }
+            Holds::Native => {
+                tests.insert(id.clone(), shard);
             }
         }
     }
-    let mut shard = Shard {
+    let summary = summarize(
+        partition,
+        digest(&files, &tests),
+        found,
+        costs,
+        pieces,
+        deal,
+    );
+    Shard {
         partition,
         tests,
         files,
-        summary: PartitionSummary {
-            spec: partition.to_string(),
-            kind: partition.kind,
-            index: partition.index,
-            total: partition.total,
-            deal: String::new(),
-            files: found.files.len(),
-            split_files: 0,
-            known_tests: 0,
-            shards: vec![],
-            tests: vec![],
-        },
-    };
-    shard.summary = summarize(&shard, found, costs, pieces, deal);
-    shard
+        summary,
+    }
 }
 
 fn summarize(
-    shard: &Shard,
+    partition: Partition,
+    deal_digest: String,
     found: &Found,
     costs: &FileCosts,
     pieces: &[Piece],
     deal: &Assignment,
 ) -> PartitionSummary {
-    let total = shard.partition.total;
+    let total = partition.total;
     let mut run_files: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); total];
     let mut tests = Vec::new();
     let mut split = BTreeSet::new();
@@ -422,9 +419,9 @@ fn summarize(
                     tests.extend(file_tests(costs, file, s));
                 }
             }
-            Holds::Test => {
+            Holds::SplitTest | Holds::Native => {
                 let id = &piece.unit.ids[0];
-                if !found.native.contains(id) {
+                if matches!(piece.what, Holds::SplitTest) {
                     run_files[s].insert(file_part(id));
                     split.insert(file_part(id));
                 }
@@ -439,11 +436,11 @@ fn summarize(
         }
     }
     PartitionSummary {
-        spec: shard.partition.to_string(),
-        kind: shard.partition.kind,
-        index: shard.partition.index,
+        spec: partition.to_string(),
+        kind: partition.kind,
+        index: partition.index,
         total,
-        deal: digest(shard),
+        deal: deal_digest,
         files: found.files.len(),
         split_files: split.len(),
         known_tests: tests.iter().filter(|t| t.measured).count(),
@@ -459,10 +456,10 @@ fn summarize(
 }
 
 /// The first 16 hex digits of a SHA-256 over every file's and test's shard, in order.
-fn digest(shard: &Shard) -> String {
+fn digest(files: &BTreeMap<String, usize>, tests: &BTreeMap<String, usize>) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for (name, s) in shard.files.iter().chain(&shard.tests) {
+    for (name, s) in files.iter().chain(tests) {
         hasher.update(name.as_bytes());
         hasher.update(b"\0");
         hasher.update(s.to_le_bytes());

@@ -236,7 +236,8 @@ impl DynamicMarkers {
     }
 }
 
-fn relative(path: &Path, rootdir: &Path) -> String {
+/// A path relative to the rootdir, with `/`, as pytest's node ids write it.
+pub(super) fn relative(path: &Path, rootdir: &Path) -> String {
     path.strip_prefix(rootdir)
         .unwrap_or(path)
         .to_string_lossy()
