@@ -12,6 +12,7 @@ pub mod events;
 pub mod execute;
 pub mod exit;
 pub mod history;
+pub mod interrupt;
 pub mod merge;
 pub mod plan;
 pub mod python;

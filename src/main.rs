@@ -23,7 +23,9 @@ use cli::{json_format, print_json, usage, Failure};
 use vigil::config::{self, Loaded};
 use vigil::discover;
 use vigil::events::PlannedTest;
+use vigil::execute::descendants;
 use vigil::exit::ExitCode;
+use vigil::interrupt::Latch;
 use vigil::plan::partition::Partition;
 use vigil::report::{render_plan, render_tier_counts};
 use vigil::session::request::{self, Flags};
@@ -213,6 +215,8 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // Before any test process starts: what tests abandon comes back to vigil, not to init.
+    descendants::adopt_orphans();
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err((code, error)) => {
@@ -220,7 +224,25 @@ fn main() {
             code
         }
     };
+    kill_leftovers();
     std::process::exit(code.code());
+}
+
+/// Kills what the tests started and left running (daemons, grandchildren in sessions of their
+/// own), and says so: a test that leaks processes is worth knowing about.
+fn kill_leftovers() {
+    let leftovers = descendants::kill_all();
+    if leftovers.is_empty() {
+        return;
+    }
+    eprintln!(
+        "vigil: killed {} process{} the tests left running:",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "es" }
+    );
+    for leftover in leftovers {
+        eprintln!("    pid {} {}", leftover.pid, leftover.command);
+    }
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
@@ -254,8 +276,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match command {
         Command::Run(args) => {
             // First, so a Ctrl-C during set-up (git, history) already means "stop, report, exit 2".
-            let cancel = install_signal_handlers();
-            run_command(args, history, invocation_dir, &loaded, &cancel)
+            let interrupts = cli::signals::install();
+            let flags = run_flags(&args, history);
+            let latch = Some(&interrupts.latch);
+            run(flags, &args, invocation_dir, &loaded, &interrupts.cancel, latch)
         }
         Command::Schedule(args) => cli::schedule::schedule(args, history, invocation_dir, &loaded),
         Command::List(args) => list(args, invocation_dir, &loaded),
@@ -330,7 +354,7 @@ fn run_command(
     cancel: &AtomicBool,
 ) -> Result<ExitCode, Failure> {
     let flags = run_flags(&args, history);
-    run(flags, &args, invocation_dir, loaded, cancel)
+    run(flags, &args, invocation_dir, loaded, cancel, None)
 }
 
 fn run_flags(args: &RunArgs, history: Option<PathBuf>) -> Flags {
@@ -348,19 +372,22 @@ fn run_flags(args: &RunArgs, history: Option<PathBuf>) -> Flags {
 }
 
 /// One run (or a `--repeat` series) with `flags`; `args` says how it is shown and repeated.
+/// With a `latch`, a signal that arrives while the reports are written still makes the run
+/// interrupted, up to the moment its history record is committed (a single run only).
 fn run(
     flags: Flags,
     args: &RunArgs,
     invocation_dir: PathBuf,
     loaded: &Loaded,
     cancel: &AtomicBool,
+    latch: Option<&Arc<Latch>>,
 ) -> Result<ExitCode, Failure> {
     let repeat = Repeat::from_flags(args.repeat, args.until_fail, args.max);
     let resolved = request::resolve(flags, &invocation_dir, loaded).map_err(usage)?;
     let outputs = args
         .outputs
         .resolve(&invocation_dir, resolved.junit.clone())?;
-    let make = |series: Option<&str>| run_reporters(&outputs, &resolved, series);
+    let make = |series: Option<&str>| run_reporters(&outputs, &resolved, series, None);
     let outcome = match repeat {
         Some(repeat) => {
             let mut stdout = std::io::stdout();
@@ -375,9 +402,14 @@ fn run(
             .map_err(|e| (e.exit_code(), e.into()))?
         }
         None => {
-            let mut reporters = make(None).map_err(usage)?;
-            session::run(&resolved.request, &mut reporters, cancel)
-                .map_err(|e| (e.exit_code(), e.into()))?
+            let mut reporters =
+                run_reporters(&outputs, &resolved, None, latch).map_err(usage)?;
+            let mut outcome = session::run(&resolved.request, &mut reporters, cancel)
+                .map_err(|e| (e.exit_code(), e.into()))?;
+            if latch.is_some_and(|latch| latch.settle()) {
+                outcome.exit = ExitCode::Interrupted;
+            }
+            outcome
         }
     };
     if let (Some(message), ExitCode::UsageError | ExitCode::InternalError) =
@@ -390,16 +422,7 @@ fn run(
 
 /// First Ctrl-C / SIGTERM: stop gracefully (workers get SIGINT, then SIGKILL). Second: exit now.
 fn install_signal_handlers() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register_conditional_shutdown(
-            signal,
-            ExitCode::Interrupted.code(),
-            Arc::clone(&flag),
-        );
-        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
-    }
-    flag
+    cli::signals::install().cancel
 }
 
 fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<ExitCode, Failure> {

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notify;
 pub mod outputs;
 pub mod schedule;
+pub mod signals;
 pub mod snapshot;
 pub mod verify;
 pub mod watch;

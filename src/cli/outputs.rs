@@ -2,11 +2,13 @@
 //! and history. Shared by `vigil run`, each run of `vigil schedule` and `vigil merge`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 
 use vigil::discover;
 use vigil::history::HistoryError;
+use vigil::interrupt::Latch;
 use vigil::report::{
     ci, ci_reporters, ColorChoice, JsonLinesReporter, JunitReporter, ReportError, Reporter,
     TerminalReporter,
@@ -106,12 +108,17 @@ pub fn run_reporters(
     outputs: &Outputs,
     resolved: &Resolved,
     series: Option<&str>,
+    latch: Option<&Arc<Latch>>,
 ) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
     let history = resolved.request.history.as_ref().map(|h| h.path.clone());
     let mut reporters = outputs.reporters(history)?;
-    if let Some(recorder) = recorder(resolved)? {
-        reporters.push(match series {
-            Some(series) => Box::new(recorder.in_series(series)),
+    if let Some(mut recorder) = recorder(resolved)? {
+        if let Some(series) = series {
+            recorder = recorder.in_series(series);
+        }
+        // Last in the list, so it settles the interrupt after every other report is written.
+        reporters.push(match latch {
+            Some(latch) => Box::new(recorder.settling(Arc::clone(latch))),
             None => Box::new(recorder),
         });
     }

@@ -2,12 +2,14 @@
 //! events into [`Event`]s, survives crashed workers, enforces `--timeout`, and stops cleanly
 //! when asked to.
 
+pub mod descendants;
 mod log_watch;
 pub mod native;
 mod native_lane;
 mod plugin;
 mod pool;
 mod process_group;
+pub use process_group::kill_all_groups;
 mod results;
 mod wire;
 mod worker;

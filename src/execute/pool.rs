@@ -481,6 +481,9 @@ impl Slot {
                 )));
             }
             WireEvent::SessionFinish { exitstatus } => self.session_exit = Some(exitstatus),
+            WireEvent::Notice { message } => emit(Event::Notice {
+                message: format!("worker {worker}: {message}"),
+            }),
             // The pool sees this one first (it ends the run); nothing is left for the slot.
             WireEvent::UsageError { .. } => {}
         }

@@ -1,7 +1,12 @@
 //! A started child that leads its own process group (pytest workers, native tests): signals
-//! go to the whole group, so what the child started goes with it.
+//! go to the whole group, so what the child started goes with it. Live groups are registered
+//! process-wide so a second Ctrl-C can kill them all at once, from the signal thread.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// Process groups of children not yet dropped.
+static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
 /// A child started by duct with `process_group(0)`: its pid is its group's id.
 pub struct GroupLeader {
@@ -12,6 +17,9 @@ pub struct GroupLeader {
 impl GroupLeader {
     pub fn new(handle: Arc<duct::Handle>) -> Self {
         let pid = handle.pids().first().copied().unwrap_or(0);
+        if pid > 0 {
+            live().insert(pid as i32);
+        }
         GroupLeader { handle, pid }
     }
 
@@ -30,4 +38,25 @@ impl GroupLeader {
         self.signal_group(libc::SIGKILL);
         let _ = self.handle.kill();
     }
+}
+
+impl Drop for GroupLeader {
+    fn drop(&mut self) {
+        live().remove(&(self.pid as i32));
+    }
+}
+
+/// SIGKILLs every live group: the second Ctrl-C, when vigil leaves without waiting.
+pub fn kill_all_groups() {
+    for group in live().iter() {
+        // SAFETY: as in `signal_group`.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+}
+
+/// The registry, usable even if a thread panicked while holding it (it is only a set of ints).
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 
 import pytest
 
@@ -35,6 +36,11 @@ class _Stream:
 
     def __init__(self, fd):
         self.fd = fd
+        try:
+            # Processes the tests start must not hold the pipe open after this worker is gone.
+            os.set_inheritable(fd, False)
+        except OSError:
+            pass
 
     def emit(self, **event):
         if self.fd is None:
@@ -48,6 +54,20 @@ class _Stream:
         except OSError:
             # vigil went away: keep pytest running to its natural end rather than crash it.
             self.fd = None
+
+
+def _streams_closed(config):
+    """Whether a test closed stdout or stderr: Python's streams, or the files pytest's capture
+    writes them to."""
+    if sys.stdout is None or sys.stderr is None or sys.stdout.closed or sys.stderr.closed:
+        return True
+    capman = config.pluginmanager.getplugin("capturemanager")
+    capturing = getattr(capman, "_global_capturing", None)
+    for name in ("out", "err"):
+        tmpfile = getattr(getattr(capturing, name, None), "tmpfile", None)
+        if tmpfile is not None and getattr(tmpfile, "closed", False):
+            return True
+    return False
 
 
 def _load_assignment():
@@ -399,6 +419,12 @@ class VigilPlugin:
         if failed and self.assignment:
             sections.extend(self.assignment["plan"].logs.errors_since_mark(self.rootdir))
         self.stream.emit(ev="test_done", nodeid=nodeid, phases=phases, sections=sections)
+        if getattr(self, "config", None) is not None and _streams_closed(self.config):
+            # Every later test in this process would error in pytest's capture (plain pytest
+            # stops with an INTERNALERROR): leave, and vigil restarts a worker for the rest.
+            self.stream.emit(ev="notice", message="%s closed the worker's stdout or stderr; the "
+                             "tests after it run in a new worker" % nodeid)
+            os._exit(0)
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.stream.emit(ev="session_finish", exitstatus=int(exitstatus))
@@ -607,6 +633,7 @@ def pytest_configure(config):
     _register_markers(config, assignment["plan"] if assignment else _Plan({}))
     plugin = VigilPlugin(stream, assignment)
     plugin.rootdir = str(config.rootpath)
+    plugin.config = config
     config.pluginmanager.register(plugin, "vigil-reporter")
     stream.emit(ev="hello", protocol=_PROTOCOL, pid=os.getpid(), pytest=pytest.__version__,
                 rootdir=str(config.rootpath), inifile=str(config.inipath) if config.inipath else None)

@@ -41,6 +41,10 @@ pub enum WireEvent {
     SessionFinish {
         exitstatus: i32,
     },
+    /// Something the user should know that is not a test result (the worker is leaving early).
+    Notice {
+        message: String,
+    },
     /// The plugin found the run cannot go on as asked (a dependency cycle).
     UsageError {
         message: String,

@@ -1,8 +1,11 @@
 //! The reporter that turns a run's event stream into one history record, written when the run
 //! finishes (also when it was interrupted: the results so far are still history).
 
+use std::sync::Arc;
+
 use crate::events::{Event, TestResult};
 use crate::exit::ExitCode;
+use crate::interrupt::Latch;
 use crate::report::{ReportError, Reporter};
 
 use super::prune::Retention;
@@ -13,6 +16,7 @@ pub struct HistoryRecorder {
     store: Store,
     run: RunRecord,
     retention: Retention,
+    latch: Option<Arc<Latch>>,
 }
 
 impl HistoryRecorder {
@@ -25,7 +29,15 @@ impl HistoryRecorder {
             store,
             run,
             retention,
+            latch: None,
         }
+    }
+
+    /// Settles `latch` just before the run is committed: a signal that came while the other
+    /// reports were written still marks the run interrupted; one that comes later is too late.
+    pub fn settling(mut self, latch: Arc<Latch>) -> HistoryRecorder {
+        self.latch = Some(latch);
+        self
     }
 
     /// Records the run as one of a series of repetitions (`vigil run --repeat`).
@@ -56,6 +68,10 @@ impl Reporter for HistoryRecorder {
     }
 
     fn finish(&mut self) -> Result<(), ReportError> {
+        if self.latch.as_ref().is_some_and(|latch| latch.settle()) {
+            self.run.interrupted = true;
+            self.run.exit_code = ExitCode::Interrupted.code();
+        }
         self.store.record(&self.run)?;
         self.retention.apply(&mut self.store)?;
         Ok(())

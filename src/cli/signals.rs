@@ -1,0 +1,61 @@
+//! Ctrl-C and SIGTERM for the commands that run tests. The first asks the run to stop: workers
+//! get SIGINT, a grace period, then SIGKILL, and the reports are still written. The second
+//! stops at once: every test process and descendant is killed and vigil exits 2.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use vigil::execute::{descendants, kill_all_groups};
+use vigil::exit::ExitCode;
+use vigil::interrupt::Latch;
+
+/// What a signal changes: the flag the run loops watch, and the latch that decides whether
+/// the run counts as interrupted.
+#[derive(Clone)]
+pub struct Interrupts {
+    pub cancel: Arc<AtomicBool>,
+    pub latch: Arc<Latch>,
+}
+
+/// Listens for SIGINT and SIGTERM on a thread of its own (so the second signal is answered
+/// even while the main thread is busy), for the rest of the process.
+pub fn install() -> Interrupts {
+    let interrupts = Interrupts {
+        cancel: Arc::new(AtomicBool::new(false)),
+        latch: Arc::new(Latch::new()),
+    };
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("vigil: warning: cannot listen for Ctrl-C ({error}); it will kill vigil outright");
+            return interrupts;
+        }
+    };
+    let listener = interrupts.clone();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for _ in signals.forever() {
+            if !first {
+                stop_now();
+            }
+            first = false;
+            if listener.latch.request() {
+                listener.cancel.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+    interrupts
+}
+
+/// The second signal: no grace, no reports. What is not yet in history stays out of it
+/// (SQLite rolls an unfinished write back), and no test process is left running.
+fn stop_now() -> ! {
+    eprintln!("vigil: interrupted again: killing every test process and stopping now");
+    kill_all_groups();
+    descendants::kill_all();
+    // SAFETY: _exit ends the process without running destructors or atexit handlers, which
+    // could block on locks the interrupted main thread holds.
+    unsafe { libc::_exit(ExitCode::Interrupted.code()) }
+}
