@@ -61,7 +61,10 @@ mod tests {
         assert!(latch.requested());
         assert!(latch.settle());
         assert!(latch.settle(), "the answer does not change");
-        assert!(latch.request(), "a second signal still finds the run interrupted");
+        assert!(
+            latch.request(),
+            "a second signal still finds the run interrupted"
+        );
     }
 
     #[test]

@@ -279,7 +279,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let interrupts = cli::signals::install();
             let flags = run_flags(&args, history);
             let latch = Some(&interrupts.latch);
-            run(flags, &args, invocation_dir, &loaded, &interrupts.cancel, latch)
+            run(
+                flags,
+                &args,
+                invocation_dir,
+                &loaded,
+                &interrupts.cancel,
+                latch,
+            )
         }
         Command::Schedule(args) => cli::schedule::schedule(args, history, invocation_dir, &loaded),
         Command::List(args) => list(args, invocation_dir, &loaded),
@@ -402,8 +409,7 @@ fn run(
             .map_err(|e| (e.exit_code(), e.into()))?
         }
         None => {
-            let mut reporters =
-                run_reporters(&outputs, &resolved, None, latch).map_err(usage)?;
+            let mut reporters = run_reporters(&outputs, &resolved, None, latch).map_err(usage)?;
             let mut outcome = session::run(&resolved.request, &mut reporters, cancel)
                 .map_err(|e| (e.exit_code(), e.into()))?;
             if latch.is_some_and(|latch| latch.settle()) {

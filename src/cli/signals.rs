@@ -29,7 +29,9 @@ pub fn install() -> Interrupts {
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(error) => {
-            eprintln!("vigil: warning: cannot listen for Ctrl-C ({error}); it will kill vigil outright");
+            eprintln!(
+                "vigil: warning: cannot listen for Ctrl-C ({error}); it will kill vigil outright"
+            );
             return interrupts;
         }
     };

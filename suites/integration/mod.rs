@@ -3,6 +3,7 @@
 mod diagnosis;
 mod fidelity;
 mod history;
+mod hostile;
 mod native;
 mod planning;
 mod processes;
@@ -18,6 +19,7 @@ pub const FILE: &str = file!();
 pub fn trials() -> Vec<Trial> {
     let mut trials = fidelity::trials();
     trials.extend(processes::trials());
+    trials.extend(hostile::trials());
     trials.extend(planning::trials());
     trials.extend(native::trials());
     trials.extend(history::trials());

@@ -6,32 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::process_scan::processes_in;
 use super::{check, TestResult};
-
-/// Processes whose working directory is inside `dir` (pytest workers run there).
-pub fn processes_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
-        .map(|e| {
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            format!(
-                "{} {}",
-                e.file_name().to_string_lossy(),
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            )
-        })
-        .collect()
-}
 
 /// Runs vigil on a copy of `fixture` (whose `test_hang` never ends), sends SIGINT after
 /// `delay`, and checks exit 2, a parseable JUnit file without the cut-short test, and that

@@ -11,8 +11,10 @@ use libtest_mimic::Failed;
 pub mod chromium;
 pub mod history_db;
 mod interrupt;
+pub mod process_scan;
 
-pub use interrupt::{interrupt_run, processes_in};
+pub use interrupt::interrupt_run;
+pub use process_scan::processes_in;
 
 pub type TestResult = Result<(), Failed>;
 

@@ -1,0 +1,164 @@
+//! The hostile fixture (`fixtures/hostile/`): tests that loop, hang in setup, leave processes
+//! behind, kill their worker, recurse, flood stdout, write binary, close their streams, move
+//! the worker elsewhere and delete themselves. One real run: each gets its right outcome, the
+//! run completes, nothing it started survives, and vigil's own memory stays small.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::Trial;
+
+use crate::support::process_scan::{processes_marked, PeakMemory};
+use crate::support::{self, check, TestResult};
+
+/// vigil's peak resident memory must stay under this while a test prints 100 MiB: holding
+/// the output would take at least that much.
+const MEMORY_CEILING_MIB: f64 = 80.0;
+
+pub fn trials() -> Vec<Trial> {
+    vec![Trial::test(
+        "hostile::every_hostile_test_gets_its_outcome_and_nothing_survives",
+        hostile_run,
+    )]
+}
+
+fn expected() -> BTreeMap<String, &'static str> {
+    [
+        (
+            "test_binary_output.py::test_writes_binary_and_invalid_utf8",
+            "failed",
+        ),
+        (
+            "test_changes_cwd_and_env.py::test_changes_directory_and_environment",
+            "passed",
+        ),
+        (
+            "test_changes_cwd_and_env.py::test_runs_after_the_move",
+            "passed",
+        ),
+        // pytest's capture breaks when the test closes the streams it writes to.
+        (
+            "test_closes_streams.py::test_closes_python_streams",
+            "failed",
+        ),
+        ("test_closes_streams.py::test_closes_fds_1_and_2", "passed"),
+        (
+            "test_deletes_itself.py::test_removes_its_own_file_then_fails",
+            "failed",
+        ),
+        (
+            "test_grandchildren.py::test_child_in_the_workers_group",
+            "passed",
+        ),
+        (
+            "test_grandchildren.py::test_child_in_a_session_of_its_own",
+            "passed",
+        ),
+        ("test_grandchildren.py::test_double_forked_daemon", "passed"),
+        ("test_huge_output.py::test_prints_100_megabytes", "failed"),
+        ("test_infinite_loop.py::test_spins_forever", "timed_out"),
+        ("test_process_deaths.py::test_abort", "crashed"),
+        ("test_process_deaths.py::test_exit_zero_mid_test", "crashed"),
+        ("test_process_deaths.py::test_segfault", "crashed"),
+        ("test_recursion.py::test_recurses_without_end", "failed"),
+        ("test_sleep_in_setup.py::test_never_starts", "timed_out"),
+    ]
+    .into_iter()
+    .map(|(id, outcome)| (format!("tests/{id}"), outcome))
+    .collect()
+}
+
+fn hostile_run() -> TestResult {
+    let dir = support::fixture("hostile")?;
+    let mark = format!("vigil-hostile-{}", std::process::id());
+    let child = Command::new(support::vigil_bin())
+        .current_dir(dir.path())
+        .env("VIGIL_PYTHON", support::python()?)
+        .env("HOSTILE_MARK", &mark)
+        .args(["run", "-j", "2", "--timeout", "2", "--junit", "junit.xml"])
+        .args(["--json", "events.jsonl", "--", "-p", "no:cacheprovider"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let memory = PeakMemory::watch(child.id());
+    let output = wait_guarded(child)?;
+    let peak = memory.mib();
+    let text = support::text(&output);
+    support::exited(&output, 1)?;
+    let outcomes = outcomes(&dir.path().join("events.jsonl"))?;
+    check(outcomes == expected(), || {
+        format!("outcomes: {outcomes:#?}\n{text}")
+    })?;
+    check(
+        support::junit_cases(&dir.path().join("junit.xml"))?.len() == 16,
+        || "the JUnit report does not hold the 16 tests".to_string(),
+    )?;
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml"))?;
+    check(junit.contains("more characters truncated]"), || {
+        "the 100 MB output is not capped with a marker in JUnit".to_string()
+    })?;
+    check(
+        text.contains("closed the worker's stdout or stderr"),
+        || format!("no notice about the closed streams:\n{text}"),
+    )?;
+    let left = processes_marked(&mark);
+    check(left.is_empty(), || format!("processes survived: {left:?}"))?;
+    // The two that left the worker's process group are found and named.
+    check(
+        text.contains("killed 2 processes the tests left running"),
+        || format!("leftovers not reported:\n{text}"),
+    )?;
+    check(peak > 0.0 && peak < MEMORY_CEILING_MIB, || {
+        format!("vigil's peak memory was {peak:.1} MiB (ceiling {MEMORY_CEILING_MIB} MiB)")
+    })?;
+    recorded(dir.path())
+}
+
+/// Waits for vigil; a guard turns a hang (the failure this is about) into an error.
+fn wait_guarded(
+    mut child: std::process::Child,
+) -> Result<std::process::Output, libtest_mimic::Failed> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("vigil did not finish the hostile run within 180 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// Test id → outcome from the event log; a test with two results is an error.
+fn outcomes(log: &std::path::Path) -> Result<BTreeMap<String, &'static str>, String> {
+    let text = std::fs::read_to_string(log).map_err(|e| e.to_string())?;
+    let known = expected();
+    let mut outcomes = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let event: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if event["event"] != "test_finished" {
+            continue;
+        }
+        let id = event["id"].as_str().unwrap_or_default().to_string();
+        let outcome = event["outcome"].as_str().unwrap_or_default();
+        // Borrow the static word when it is one the table knows, to compare maps directly.
+        let word = known
+            .values()
+            .find(|w| **w == outcome)
+            .copied()
+            .unwrap_or("unexpected");
+        if outcomes.insert(id.clone(), word).is_some() {
+            return Err(format!("{id} has two results"));
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The run is in history, whole, with its 16 results.
+fn recorded(dir: &std::path::Path) -> TestResult {
+    let runs = support::history_db::check(&dir.join(".vigil/history.db"))?;
+    check(runs.len() == 1 && runs[0].total == 16, || {
+        format!("history holds {runs:?}")
+    })
+}
