@@ -55,8 +55,8 @@ pub fn install() -> Interrupts {
 /// (SQLite rolls an unfinished write back), and no test process is left running.
 fn stop_now() -> ! {
     eprintln!("vigil: interrupted again: killing every test process and stopping now");
+    descendants::kill_tree_now();
     kill_all_groups();
-    descendants::kill_all();
     // SAFETY: _exit ends the process without running destructors or atexit handlers, which
     // could block on locks the interrupted main thread holds.
     unsafe { libc::_exit(ExitCode::Interrupted.code()) }

@@ -52,14 +52,35 @@ pub fn kill_all() -> Vec<Leftover> {
     }
 }
 
-struct Child {
+/// SIGKILLs every descendant at once — children, their children, whatever session they are
+/// in — found in one pass over /proc before anything is killed, and returns without waiting:
+/// for leaving right now (a second Ctrl-C), where reaping would give the main thread time to
+/// go on with a run that is being abandoned.
+pub fn kill_tree_now() {
+    let all = processes();
+    let mut tree = vec![std::process::id() as i32];
+    let mut index = 0;
+    while index < tree.len() {
+        let parent = tree[index];
+        tree.extend(all.iter().filter(|p| p.parent == parent).map(|p| p.pid));
+        index += 1;
+    }
+    for pid in tree.into_iter().skip(1) {
+        // SAFETY: kill(2) on our own descendants; no memory involved.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+struct Process {
     pid: i32,
+    parent: i32,
     zombie: bool,
 }
 
-/// Direct children of this process, from `/proc/*/stat` (parent pid and state).
-fn children() -> Vec<Child> {
-    let me = std::process::id() as i32;
+/// Every process in /proc, with its parent and whether it is a zombie.
+fn processes() -> Vec<Process> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return vec![];
     };
@@ -68,13 +89,20 @@ fn children() -> Vec<Child> {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let (state, ppid) = state_and_parent(&stat)?;
-            (ppid == me).then_some(Child {
+            let (state, parent) = state_and_parent(&stat)?;
+            Some(Process {
                 pid,
+                parent,
                 zombie: state == 'Z',
             })
         })
         .collect()
+}
+
+/// Direct children of this process.
+fn children() -> Vec<Process> {
+    let me = std::process::id() as i32;
+    processes().into_iter().filter(|p| p.parent == me).collect()
 }
 
 /// The state and parent pid of a `/proc/PID/stat` line. The command name in parentheses may

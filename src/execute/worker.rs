@@ -140,12 +140,25 @@ fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duc
         .unchecked()
         .before_spawn(move |cmd| {
             cmd.process_group(0);
-            // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
+            // SAFETY: only async-signal-safe calls (dup2, fcntl, prctl) between fork and exec.
             unsafe {
-                cmd.pre_exec(move || hand_over_fd(event_fd));
+                cmd.pre_exec(move || {
+                    die_with_vigil();
+                    hand_over_fd(event_fd)
+                });
             }
             Ok(())
         })
+}
+
+/// The worker gets SIGKILL when vigil dies, even by SIGKILL (which vigil cannot answer):
+/// a killed run leaves no pytest running on. (Linux; elsewhere the worker runs to its end.)
+fn die_with_vigil() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes one integer argument and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
 }
 
 /// Puts the pipe's write end at fd 3 in the child, without close-on-exec.

@@ -12,6 +12,7 @@ pub mod chromium;
 pub mod history_db;
 mod interrupt;
 pub mod process_scan;
+pub mod random_moments;
 
 pub use interrupt::interrupt_run;
 pub use process_scan::processes_in;

@@ -1,0 +1,459 @@
+//! SIGINT and SIGTERM at random moments of a real run (`fixtures/interrupts`): while vigil
+//! starts and collects, mid-test, and while it writes its reports. Every signal that arrives
+//! before the run is settled must end in exit 2, a well-formed JUnit file, a history run
+//! marked interrupted with as many results, the signal forwarded to a test in flight, and no
+//! process left. A second Ctrl-C kills at once.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::support::process_scan::processes_marked;
+use crate::support::random_moments::Moments;
+use crate::support::{self, check, history_db, TestResult};
+
+/// Interrupted runs required; signals that land after the run settled do not count.
+const WANT_INTERRUPTED: usize = 50;
+/// Signals sent at most, to reach `WANT_INTERRUPTED`.
+const MAX_TRIALS: usize = 80;
+/// Runs going at once: each mostly waits on pytest, and the trials are independent.
+const AT_ONCE: usize = 2;
+const SECOND_INTERRUPT_TRIALS: usize = 4;
+const RUN_FINISHED: &str = "\"run_finished\"";
+/// A guard, not a measurement: how long a trial's vigil may take before the trial fails.
+const GUARD: Duration = Duration::from_secs(60);
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        Trial::test(
+            "interrupts::sigint_and_sigterm_at_random_moments",
+            random_moments,
+        ),
+        Trial::test(
+            "interrupts::a_second_interrupt_kills_at_once",
+            second_interrupt,
+        ),
+    ]
+}
+
+/// Where the signal found the run, read from its event log and exit code.
+#[derive(Debug, Default)]
+struct Phases {
+    before_tests: usize,
+    mid_run: usize,
+    writing_reports: usize,
+    after_settling: usize,
+}
+
+impl Phases {
+    fn interrupted(&self) -> usize {
+        self.before_tests + self.mid_run + self.writing_reports
+    }
+}
+
+enum Phase {
+    BeforeTests,
+    MidRun,
+    WritingReports,
+    AfterSettling,
+}
+
+fn random_moments() -> TestResult {
+    let python = support::python()?;
+    let span = calibrate(&python)?;
+    let mut moments = Moments::new();
+    let seed = moments.seed;
+    let mut phases = Phases::default();
+    let mut sent = 0;
+    while phases.interrupted() < WANT_INTERRUPTED && sent < MAX_TRIALS {
+        let batch: Vec<(i32, Aim)> = (sent..sent + AT_ONCE)
+            .map(|n| {
+                let signal = if n % 2 == 0 {
+                    libc::SIGINT
+                } else {
+                    libc::SIGTERM
+                };
+                (signal, Aim::pick(n, span, &mut moments))
+            })
+            .collect();
+        let python = &python;
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|&(signal, aim)| scope.spawn(move || one_signal(python, signal, aim)))
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        for ((signal, aim), result) in batch.iter().zip(results) {
+            let phase = result
+                .map_err(|_| "a trial panicked".to_string())?
+                .map_err(|e| {
+                    let why = e.message().unwrap_or_default().to_string();
+                    format!("{} {aim:?} (seed {seed}): {why}", name(*signal))
+                })?;
+            match phase {
+                Phase::BeforeTests => phases.before_tests += 1,
+                Phase::MidRun => phases.mid_run += 1,
+                Phase::WritingReports => phases.writing_reports += 1,
+                Phase::AfterSettling => phases.after_settling += 1,
+            }
+        }
+        sent += AT_ONCE;
+    }
+    println!("interrupts: {sent} signals (seed {seed}): {phases:?}");
+    check(phases.interrupted() >= WANT_INTERRUPTED, || {
+        format!(
+            "only {} of {sent} signals interrupted a run: {phases:?}",
+            phases.interrupted()
+        )
+    })
+}
+
+fn name(signal: i32) -> &'static str {
+    if signal == libc::SIGINT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    }
+}
+
+const CALIBRATION: Aim = Aim {
+    after: None,
+    delay: Duration::ZERO,
+    jobs: "2",
+    quick_tests: "30",
+};
+
+/// How long an uninterrupted run takes here and now: the span the moments are drawn from.
+fn calibrate(python: &Path) -> Result<Duration, Failed> {
+    let dir = support::fixture("interrupts")?;
+    let started = Instant::now();
+    let (code, text) = wait(
+        dir.path(),
+        start(dir.path(), python, "calibration", CALIBRATION)?,
+        GUARD,
+    )?;
+    check(code == 0, || {
+        format!("the uninterrupted run exited {code}\n{text}")
+    })?;
+    Ok(started.elapsed())
+}
+
+/// vigil on `dir`, with the trial's mark in its environment and reports in `dir`.
+fn start(dir: &Path, python: &Path, mark: &str, aim: Aim) -> Result<Child, Failed> {
+    std::fs::create_dir_all(dir.join("sig"))?;
+    Ok(Command::new(support::vigil_bin())
+        .current_dir(dir)
+        .env("VIGIL_PYTHON", python)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("SIGNAL_DIR", dir.join("sig"))
+        .env("TRIAL_MARK", mark)
+        .env("QUICK_TESTS", aim.quick_tests)
+        .args([
+            "run",
+            "-j",
+            aim.jobs,
+            "--junit",
+            "junit.xml",
+            "--json",
+            "events.jsonl",
+        ])
+        .args(["--", "-p", "no:cacheprovider"])
+        .stdout(Stdio::from(File::create(dir.join("vigil.out"))?))
+        .stderr(Stdio::from(File::create(dir.join("vigil.err"))?))
+        .spawn()?)
+}
+
+fn send(child: &Child, signal: i32) {
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, signal) };
+}
+
+/// Waits for vigil (its output went to files in `dir`); a guard turns a hang into an error.
+fn wait(dir: &Path, mut child: Child, guard: Duration) -> Result<(i32, String), Failed> {
+    let deadline = Instant::now() + guard;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("vigil did not stop within {guard:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text = ["vigil.out", "vigil.err"]
+        .iter()
+        .map(|name| std::fs::read_to_string(dir.join(name)).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = status
+        .code()
+        .ok_or_else(|| format!("vigil was killed by its signal: {status}\n{text}"))?;
+    Ok((code, text))
+}
+
+/// When a trial's signal goes: `delay` after the event log first shows `after` (or after the
+/// start). Random delays spread the moments; the events aim them at each phase of a run.
+#[derive(Debug, Clone, Copy)]
+struct Aim {
+    after: Option<&'static str>,
+    delay: Duration,
+    /// Workers: two where the signal meets workers starting, collecting or mid-test (each
+    /// must get it), one elsewhere, which is cheaper.
+    jobs: &'static str,
+    /// Tests per quick file: many when the signal aims at the reports, so writing them takes
+    /// long enough to be hit.
+    quick_tests: &'static str,
+}
+
+impl Aim {
+    /// In turn: anywhere in the run, during collection, mid-test, while reports are written.
+    fn pick(n: usize, span: Duration, moments: &mut Moments) -> Aim {
+        let ms = |millis: u64| Duration::from_millis(millis);
+        let (after, delay) = match n % 4 {
+            0 => (None, moments.within(span, 0.0, 1.0)),
+            // Collection takes a few hundred ms; the waiting test 0.6 s.
+            1 => (
+                Some("\"worker_started\""),
+                moments.within(ms(200), 0.0, 1.0),
+            ),
+            2 => (Some("\"test_started\""), moments.within(ms(600), 0.0, 1.0)),
+            // The reports take a few ms: the signal goes as soon as the run's end is seen.
+            _ => (Some(RUN_FINISHED), Duration::ZERO),
+        };
+        // Not before vigil has installed its handlers (a few ms after exec).
+        let delay = if after.is_none() {
+            delay.max(Duration::from_millis(20))
+        } else {
+            delay
+        };
+        let jobs = if matches!(n % 4, 1 | 2) { "2" } else { "1" };
+        let quick_tests = if after == Some(RUN_FINISHED) {
+            "400"
+        } else {
+            "30"
+        };
+        Aim {
+            after,
+            delay,
+            jobs,
+            quick_tests,
+        }
+    }
+
+    /// Sleeps until the moment; gives up waiting for the event when vigil has ended.
+    fn wait(&self, log: &Path, child: &mut Child) -> TestResult {
+        if let Some(needle) = self.after {
+            let deadline = Instant::now() + GUARD;
+            let mut tail = Tail::default();
+            while !tail.grew_with(log, needle) {
+                if child.try_wait()?.is_some() || Instant::now() > deadline {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_micros(300));
+            }
+        }
+        std::thread::sleep(self.delay);
+        Ok(())
+    }
+}
+
+/// Follows a growing file, reading only what was appended since the last look.
+#[derive(Default)]
+struct Tail {
+    seen: u64,
+    /// The end of the last read, in case the needle straddles two reads.
+    carry: Vec<u8>,
+}
+
+impl Tail {
+    fn grew_with(&mut self, path: &Path, needle: &str) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = File::open(path) else {
+            return false;
+        };
+        let mut fresh = Vec::new();
+        if file.seek(SeekFrom::Start(self.seen)).is_err() || file.read_to_end(&mut fresh).is_err() {
+            return false;
+        }
+        self.seen += fresh.len() as u64;
+        let mut window = std::mem::take(&mut self.carry);
+        window.extend_from_slice(&fresh);
+        let found = window.windows(needle.len()).any(|w| w == needle.as_bytes());
+        let keep = window.len().saturating_sub(needle.len());
+        self.carry = window.split_off(keep);
+        found
+    }
+}
+
+fn one_signal(python: &Path, signal: i32, aim: Aim) -> Result<Phase, Failed> {
+    let dir = support::fixture("interrupts")?;
+    let mark = format!("vigil-interrupt-{}", dir.path().display());
+    let mut child = start(dir.path(), python, &mark, aim)?;
+    aim.wait(&dir.path().join("events.jsonl"), &mut child)?;
+    send(&child, signal);
+    let (code, text) = wait(dir.path(), child, GUARD)?;
+    let log = EventLog::read(&dir.path().join("events.jsonl"))?;
+    let left = gone(&mark);
+    check(left.is_empty(), || format!("processes survived: {left:?}"))?;
+    let run = last_run(dir.path())?;
+    match code {
+        2 => {
+            let cases = support::junit_cases(&dir.path().join("junit.xml"))
+                .map_err(|e| format!("JUnit: {e}\n{text}"))?;
+            check(
+                run["interrupted"] == true && run["exit_code"] == 2 && run["total"] == cases.len(),
+                || format!("history run {run} vs {} JUnit cases\n{text}", cases.len()),
+            )?;
+            forwarded(dir.path(), &log)?;
+            Ok(log.phase())
+        }
+        0 => {
+            // Too late: the run had settled (its history committed) before the signal.
+            check(run["interrupted"] == false && run["exit_code"] == 0, || {
+                format!("exit 0 but history says {run}")
+            })?;
+            Ok(Phase::AfterSettling)
+        }
+        other => Err(format!("exit {other}\n{text}").into()),
+    }
+}
+
+/// A test in flight when the signal came got it: it records the KeyboardInterrupt.
+fn forwarded(dir: &Path, log: &EventLog) -> TestResult {
+    let started = dir.join("sig/started").exists();
+    let cut_short = started && !log.finished("tests/test_waits.py::test_waits_for_a_signal");
+    check(!cut_short || dir.join("sig/interrupted").exists(), || {
+        "the waiting test was cut short without receiving SIGINT".to_string()
+    })
+}
+
+/// Marked processes, given a moment to disappear (a killed worker is reaped by init).
+fn gone(mark: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_marked(mark);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The newest run in the project's history, as `vigil history --format json` shows it.
+fn last_run(dir: &Path) -> Result<serde_json::Value, Failed> {
+    history_db::check(&dir.join(".vigil/history.db"))?;
+    let out = support::vigil(dir, &["history", "--format", "json"])?;
+    support::exited(&out, 0)?;
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(runs[0].clone())
+}
+
+/// The JSON event log, as far as it got.
+struct EventLog {
+    events: Vec<serde_json::Value>,
+}
+
+impl EventLog {
+    fn read(path: &Path) -> Result<EventLog, Failed> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let events = text
+            .lines()
+            .skip(1)
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(EventLog { events })
+    }
+
+    fn finished(&self, id: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| e["event"] == "test_finished" && e["id"] == id)
+    }
+
+    fn phase(&self) -> Phase {
+        let run_finished = self.events.iter().find(|e| e["event"] == "run_finished");
+        if !self.events.iter().any(|e| e["event"] == "test_started") {
+            Phase::BeforeTests
+        } else if run_finished.is_some_and(|e| e["exit"] != 2) {
+            // The run had ended on its own: the signal came while reports were written.
+            Phase::WritingReports
+        } else {
+            Phase::MidRun
+        }
+    }
+}
+
+/// First Ctrl-C while a test ignores it, then a second: vigil kills everything and leaves at
+/// once, without the grace period or the reports a first Ctrl-C alone would wait for.
+fn second_interrupt() -> TestResult {
+    let python = support::python()?;
+    for trial in 0..SECOND_INTERRUPT_TRIALS {
+        let dir = support::fixture("interrupts")?;
+        let mark = format!("vigil-interrupt-{}", dir.path().display());
+        let mut child = start_stubborn(dir.path(), &python, &mark)?;
+        wait_for(&dir.path().join("sig/started"), &mut child)?;
+        send(&child, libc::SIGINT);
+        std::thread::sleep(Duration::from_millis(100 + 100 * trial as u64));
+        send(&child, libc::SIGINT);
+        let (code, text) = wait(dir.path(), child, GUARD)?;
+        check(code == 2 && text.contains("interrupted again"), || {
+            format!("trial {trial}: exit {code}\n{text}")
+        })?;
+        // The graceful path would have written JUnit after the grace period; this one did not wait.
+        check(!dir.path().join("junit.xml").exists(), || {
+            format!("trial {trial}: a JUnit report was written: vigil waited for the grace period\n{text}")
+        })?;
+        let left = gone(&mark);
+        check(left.is_empty(), || {
+            format!("trial {trial}: processes survived: {left:?}")
+        })?;
+        let db = dir.path().join(".vigil/history.db");
+        if db.exists() {
+            let runs = history_db::check(&db)?;
+            check(runs.is_empty(), || {
+                format!("trial {trial}: history holds {runs:?}")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn start_stubborn(dir: &Path, python: &Path, mark: &str) -> Result<Child, Failed> {
+    std::fs::create_dir_all(dir.join("sig"))?;
+    Ok(Command::new(support::vigil_bin())
+        .current_dir(dir)
+        .env("VIGIL_PYTHON", python)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("SIGNAL_DIR", dir.join("sig"))
+        .env("TRIAL_MARK", mark)
+        .env("INTERRUPTS_STUBBORN", "1")
+        .args([
+            "run",
+            "--junit",
+            "junit.xml",
+            "tests/test_waits.py::test_ignores_interrupts",
+        ])
+        .args(["--", "-p", "no:cacheprovider"])
+        .stdout(Stdio::from(File::create(dir.join("vigil.out"))?))
+        .stderr(Stdio::from(File::create(dir.join("vigil.err"))?))
+        .spawn()?)
+}
+
+/// Waits until the test has written `path` (it is running), or vigil has ended.
+fn wait_for(path: &Path, child: &mut Child) -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        if child.try_wait()?.is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("the test never started ({})", path.display()).into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
