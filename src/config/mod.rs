@@ -354,7 +354,10 @@ mod tests {
         assert!(e.contains("env: \"[A-\" is not a glob"), "{e}");
         let e = error("[profiles.ci.redact]\nenv = [\"X\"]\n");
         assert!(e.contains("`redact` is project-wide"), "{e}");
-        let t = parse("[redact]\nenv = [\"MY_*\"]\nexempt = [\"MY_PUBLIC\"]\n", false);
+        let t = parse(
+            "[redact]\nenv = [\"MY_*\"]\nexempt = [\"MY_PUBLIC\"]\n",
+            false,
+        );
         assert!(t.unwrap().unwrap().redact.is_some());
     }
 

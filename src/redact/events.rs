@@ -57,7 +57,8 @@ impl Redactor {
             } => self.redact_string(reason),
             Event::Notice { message } => self.redact_string(message),
             Event::Partitioned(summary) => self.partition(summary),
-            Event::WorkerStarted { .. } | Event::TestStarted { .. } | Event::RunFinished { .. } => {}
+            Event::WorkerStarted { .. } | Event::TestStarted { .. } | Event::RunFinished { .. } => {
+            }
         }
     }
 

@@ -123,7 +123,10 @@ impl Redactor {
         Redactor::new(secrets, too_short)
     }
 
-    fn new(secrets: BTreeMap<String, String>, too_short: Vec<String>) -> Result<Redactor, RedactError> {
+    fn new(
+        secrets: BTreeMap<String, String>,
+        too_short: Vec<String>,
+    ) -> Result<Redactor, RedactError> {
         let values: Vec<&String> = secrets.keys().collect();
         let matcher = if values.is_empty() {
             None

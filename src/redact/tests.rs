@@ -69,11 +69,18 @@ fn the_table_adds_patterns_and_exempts_names() {
 
 #[test]
 fn short_and_empty_values_are_not_redacted_and_named_for_the_warning() {
-    let r = redactor(&[("PIN_TOKEN", "12345"), ("EMPTY_SECRET", ""), ("LONG_KEY", "123456")]);
+    let r = redactor(&[
+        ("PIN_TOKEN", "12345"),
+        ("EMPTY_SECRET", ""),
+        ("LONG_KEY", "123456"),
+    ]);
     assert_eq!(r.too_short, ["EMPTY_SECRET", "PIN_TOKEN"]);
     assert_eq!(r.redact("12345 123456"), "12345 [REDACTED:LONG_KEY]");
     let debug = format!("{r:?}");
-    assert!(!debug.contains("123456"), "the value leaks through Debug: {debug}");
+    assert!(
+        !debug.contains("123456"),
+        "the value leaks through Debug: {debug}"
+    );
 }
 
 #[test]
@@ -87,7 +94,10 @@ fn no_secret_means_no_work_and_no_copy() {
 
 #[test]
 fn a_secret_inside_another_goes_whole_and_overlaps_leave_nothing() {
-    let r = redactor(&[("OUTER_TOKEN", "xx-inner-secret-yy"), ("INNER_SECRET", "inner-secret")]);
+    let r = redactor(&[
+        ("OUTER_TOKEN", "xx-inner-secret-yy"),
+        ("INNER_SECRET", "inner-secret"),
+    ]);
     assert_eq!(
         r.redact("a xx-inner-secret-yy b inner-secret c"),
         "a [REDACTED:OUTER_TOKEN] b [REDACTED:INNER_SECRET] c"
