@@ -74,6 +74,7 @@ pub fn merge(
             merged.run,
             count,
             invocation_dir,
+            &redact,
         )?;
     }
     Ok(merged.exit)
@@ -135,6 +136,7 @@ fn record(
     mut run: RunRecord,
     shards: usize,
     invocation_dir: &Path,
+    redact: &Redactor,
 ) -> Result<(), Failure> {
     let mut store = Store::open(&settings.path).map_err(history_error)?;
     for database in databases {
@@ -151,6 +153,7 @@ fn record(
     }
     run.git = GitInfo::detect(invocation_dir);
     run.shards = Some(shards as u32);
+    redact.run_record(&mut run);
     store.record(&run).map_err(history_error)?;
     settings
         .retention

@@ -65,7 +65,7 @@ pub struct Redactor {
     /// Every value as one alternation: a single pass tells whether a text holds any secret
     /// (most hold none, and stay as they are).
     matcher: Option<Regex>,
-    /// Names whose values were too short (or empty) to redact, for the one warning.
+    /// Names whose values were too short to redact (empty ones aside), for the one warning.
     pub too_short: Vec<String>,
 }
 
@@ -106,7 +106,10 @@ impl Redactor {
             let value = value.to_string_lossy();
             let pieces = pieces(&value);
             if pieces.is_empty() {
-                too_short.push(name);
+                // An empty value hides nothing; a short one is worth a word.
+                if !value.is_empty() {
+                    too_short.push(name);
+                }
                 continue;
             }
             for piece in pieces {
@@ -216,7 +219,7 @@ impl Redactor {
         WARNED.call_once(|| {
             eprintln!(
                 "vigil: warning: not redacting {}: values shorter than {MIN_LENGTH} characters \
-                 (or empty) would match everywhere",
+                 would match everywhere",
                 self.too_short.join(", ")
             );
         });

@@ -10,6 +10,7 @@ mod notify_cli;
 mod partition_cli;
 mod planning_cli;
 mod schedule_cli;
+mod secrets;
 mod snapshot_cli;
 mod watch_cli;
 
@@ -31,5 +32,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(watch_cli::trials());
     trials.extend(partition_cli::trials());
     trials.extend(history_exchange_cli::trials());
+    trials.extend(secrets::trials());
     trials
 }
