@@ -5,6 +5,7 @@ mod ci_output;
 mod cli;
 mod history_exchange_cli;
 mod html_report;
+mod html_safety;
 mod metrics_cli;
 mod notify_cli;
 mod partition_cli;
@@ -33,5 +34,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(partition_cli::trials());
     trials.extend(history_exchange_cli::trials());
     trials.extend(secrets::trials());
+    trials.extend(html_safety::trials());
     trials
 }
