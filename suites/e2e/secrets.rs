@@ -40,9 +40,8 @@ env = ["shop_*"]
 exempt = ["PUBLIC_KEY_*"]
 "#;
 
-const CONFTEST: &str = r#"import os, pytest
-
-def pytest_configure(config):
+/// pytest-rerunfailures' marker, declared so pytest does not warn about it.
+const CONFTEST: &str = r#"def pytest_configure(config):
     config.addinivalue_line("markers", "flaky(reruns): retried by vigil")
 "#;
 
