@@ -1,8 +1,9 @@
 //! vigil: a test orchestrator for Python and Rust code bases.
 //!
 //! The pipeline (see DESIGN.md): [`discover`] → [`plan`] → [`execute`] → one [`events`]
-//! stream → [`report`] and [`history`]. [`session`] ties the stages together for one `vigil run`;
-//! [`stress`] repeats it to hunt flaky tests.
+//! stream → [`report`] and [`history`], with secrets blotted out by [`redact`] on the way.
+//! [`session`] ties the stages together for one `vigil run`; [`stress`] repeats it to hunt
+//! flaky tests.
 
 pub mod affected;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod interrupt;
 pub mod merge;
 pub mod plan;
 pub mod python;
+pub mod redact;
 pub mod report;
 pub mod retry;
 pub mod rollback;

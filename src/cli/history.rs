@@ -165,11 +165,13 @@ fn import(
     let mut store = Store::open(&settings.path).map_err(history_error)?;
     let tiers = &Tiers::new(&loaded.tiers());
     let diagnoser = super::diagnose::diagnoser(loaded, project_dir)?;
+    let redact = vigil::redact::Redactor::for_project(loaded).map_err(usage)?;
     let options = ImportOptions {
         project_dir,
         tiers,
         git,
         diagnoser: Some(&diagnoser),
+        redact: &redact,
     };
     let mut code = ExitCode::Ok;
     for file in files {

@@ -12,6 +12,7 @@ use vigil::exit::ExitCode;
 use vigil::history::{self, GitInfo, ImportOptions, RunRecord, Store};
 use vigil::merge::{self, event_log, Merged, ShardRun};
 use vigil::plan::Tiers;
+use vigil::redact::Redactor;
 use vigil::report::Reporter;
 use vigil::session::{self, request, HistorySettings};
 
@@ -44,7 +45,14 @@ pub fn merge(
         .map(|p| discover::absolute(invocation_dir, p))
         .collect();
     let inputs = merge::find_inputs(&paths).map_err(usage)?;
-    let shards = read_shards(&inputs, invocation_dir, loaded)?;
+    // The shards ran elsewhere, perhaps with an older vigil: this machine's secrets are
+    // blotted out of them again before any report or the history sees them.
+    let redact = Redactor::for_project(loaded).map_err(usage)?;
+    redact.warn_once();
+    let mut shards = read_shards(&inputs, invocation_dir, loaded, &redact)?;
+    for shard in &mut shards {
+        shard.events.iter_mut().for_each(|e| redact.event(e));
+    }
     if shards.is_empty() {
         return Err(usage(anyhow::anyhow!(
             "no shard results to merge: give each shard's event log (vigil run --json) or JUnit report"
@@ -66,6 +74,7 @@ pub fn merge(
             merged.run,
             count,
             invocation_dir,
+            &redact,
         )?;
     }
     Ok(merged.exit)
@@ -75,6 +84,7 @@ fn read_shards(
     inputs: &merge::Inputs,
     invocation_dir: &Path,
     loaded: &Loaded,
+    redact: &Redactor,
 ) -> Result<Vec<ShardRun>, Failure> {
     let mut shards = Vec::new();
     for path in &inputs.logs {
@@ -96,6 +106,7 @@ fn read_shards(
             tiers: &tiers,
             git: GitInfo::default(),
             diagnoser: Some(&diagnoser),
+            redact,
         };
         for path in &inputs.junit {
             let run = history::read_file(path, &options).map_err(usage)?;
@@ -125,6 +136,7 @@ fn record(
     mut run: RunRecord,
     shards: usize,
     invocation_dir: &Path,
+    redact: &Redactor,
 ) -> Result<(), Failure> {
     let mut store = Store::open(&settings.path).map_err(history_error)?;
     for database in databases {
@@ -141,6 +153,7 @@ fn record(
     }
     run.git = GitInfo::detect(invocation_dir);
     run.shards = Some(shards as u32);
+    redact.run_record(&mut run);
     store.record(&run).map_err(history_error)?;
     settings
         .retention

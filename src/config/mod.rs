@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 pub use profiles::Profile;
 pub use schema::{
-    BreakerTable, DiagnoseTable, HistoryTable, NativeTable, RetryTable, RuleTable, StringOrList,
-    Table, TierTable, WatchTable,
+    BreakerTable, DiagnoseTable, HistoryTable, NativeTable, RedactTable, RetryTable, RuleTable,
+    StringOrList, Table, TierTable, WatchTable,
 };
 
 use crate::plan::CapabilityConfig;
@@ -111,6 +111,15 @@ impl Loaded {
             .watch
             .as_ref()
             .map(|w| w.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// The `[redact]` table (the built-in patterns alone when absent).
+    pub fn redact(&self) -> RedactTable {
+        self.table
+            .redact
+            .as_ref()
+            .map(|r| r.get_ref().clone())
             .unwrap_or_default()
     }
 
@@ -230,6 +239,7 @@ pub fn parse(text: &str, in_pyproject: bool) -> Result<Option<Table>, (usize, St
     };
     check_placement(&table)?;
     check_watch_map(&table)?;
+    check_redact(&table)?;
     Ok(Some(table))
 }
 
@@ -245,6 +255,25 @@ fn check_watch_map(top: &Table) -> Result<(), (usize, String)> {
                 map.span().start,
                 format!("map: {pattern:?} is not a glob: {error}"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// `[redact]` patterns are globs too: a bad one is an error at load, not a secret let through.
+fn check_redact(top: &Table) -> Result<(), (usize, String)> {
+    let Some(table) = top.redact.as_ref().map(|r| r.get_ref()) else {
+        return Ok(());
+    };
+    for (key, list) in [("env", &table.env), ("exempt", &table.exempt)] {
+        let Some(list) = list else { continue };
+        for pattern in list.get_ref() {
+            if let Err(error) = crate::redact::glob(pattern) {
+                return Err((
+                    list.span().start,
+                    format!("{key}: {pattern:?} is not a glob: {error}"),
+                ));
+            }
         }
     }
     Ok(())
@@ -271,6 +300,7 @@ fn check_placement(top: &Table) -> Result<(), (usize, String)> {
             ("diagnose", profile.diagnose.as_ref().map(|s| s.span())),
             ("breaker", profile.breaker.as_ref().map(|s| s.span())),
             ("watch", profile.watch.as_ref().map(|s| s.span())),
+            ("redact", profile.redact.as_ref().map(|s| s.span())),
         ];
         if let Some((key, Some(span))) = misplaced.into_iter().find(|(_, s)| s.is_some()) {
             return Err((
@@ -315,6 +345,20 @@ mod tests {
         assert!(e.contains("project-wide"), "{e}");
         let e = error("inherit = \"ci\"\n");
         assert!(e.starts_with("1:11 "), "{e}");
+    }
+
+    #[test]
+    fn a_bad_redact_glob_is_an_error_at_its_line() {
+        let e = error("jobs = 2\n[redact]\nenv = [\"MY_*\", \"[A-\"]\n");
+        assert!(e.starts_with("3:7 "), "{e}");
+        assert!(e.contains("env: \"[A-\" is not a glob"), "{e}");
+        let e = error("[profiles.ci.redact]\nenv = [\"X\"]\n");
+        assert!(e.contains("`redact` is project-wide"), "{e}");
+        let t = parse(
+            "[redact]\nenv = [\"MY_*\"]\nexempt = [\"MY_PUBLIC\"]\n",
+            false,
+        );
+        assert!(t.unwrap().unwrap().redact.is_some());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::plan::CapabilityConfig;
 
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
 /// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`,
-/// `diagnose`, `breaker`, `watch`) are only valid at the
+/// `diagnose`, `breaker`, `watch`, `redact`) are only valid at the
 /// top level and `inherit` only in a profile; spans let the check name the line.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +42,19 @@ pub struct Table {
     pub diagnose: Option<Spanned<DiagnoseTable>>,
     pub breaker: Option<Spanned<BreakerTable>>,
     pub watch: Option<Spanned<WatchTable>>,
+    pub redact: Option<Spanned<RedactTable>>,
+}
+
+/// `[redact]`: which environment variables' values are blotted out of every report and of
+/// history (see `crate::redact`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactTable {
+    /// More variable-name globs (any case) whose values are redacted, beside the built-in
+    /// `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*KEY*`, ...
+    pub env: Option<Spanned<Vec<String>>>,
+    /// Name globs never redacted, even when a pattern matches them.
+    pub exempt: Option<Spanned<Vec<String>>>,
 }
 
 /// `[watch]`: how changed files map to tests, for `vigil watch` and `vigil run --changed`.

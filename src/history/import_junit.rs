@@ -11,6 +11,7 @@ use roxmltree::{Document, Node};
 use crate::diagnose::{Diagnoser, Diagnosis};
 use crate::events::{Outcome, Phase, Problem};
 use crate::plan::Tiers;
+use crate::redact::Redactor;
 
 use super::git::GitInfo;
 use super::iso_time;
@@ -28,6 +29,9 @@ pub struct ImportOptions<'a> {
     pub git: GitInfo,
     /// Diagnoses imported failures from their text, as a run's own would be.
     pub diagnoser: Option<&'a Diagnoser>,
+    /// Secrets blotted out of ids and messages before they are diagnosed or written (another
+    /// tool's report knows nothing of vigil's redaction).
+    pub redact: &'a Redactor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +132,7 @@ pub fn parse_report(
         });
     }
     let mut resolver = IdResolver::new(options.project_dir, options.tiers);
-    let results = results(root, &mut resolver, options.diagnoser);
+    let results = results(root, &mut resolver, options);
     let mut run = RunRecord {
         started_ms: started_ms(root).unwrap_or(fallback_ms),
         git: options.git.clone(),
@@ -155,11 +159,7 @@ fn is_nextest(root: Node) -> bool {
 
 /// Every test case's attempts; a test written twice (pytest: a failed call plus a teardown
 /// error) keeps its worse entry.
-fn results(
-    root: Node,
-    resolver: &mut IdResolver,
-    diagnoser: Option<&Diagnoser>,
-) -> Vec<ResultRecord> {
+fn results(root: Node, resolver: &mut IdResolver, options: &ImportOptions) -> Vec<ResultRecord> {
     let nextest = is_nextest(root);
     let mut tests: Vec<Vec<ResultRecord>> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -180,7 +180,7 @@ fn results(
             nextest,
         };
         let id = resolver.resolve(&names);
-        let attempts = attempts(case, &id.id, &id.tier, diagnoser);
+        let attempts = attempts(case, &id.id, &id.tier, options);
         match seen.get(&id.id) {
             Some(&i) if severity(&attempts) > severity(&tests[i]) => tests[i] = attempts,
             Some(_) => {}
@@ -205,7 +205,7 @@ fn severity(attempts: &[ResultRecord]) -> u8 {
 
 /// A test case's attempts in order: nextest's `flakyFailure`s come before the final (passing)
 /// one; its `rerunFailure`s are the retries after the first failure the case reports.
-fn attempts(case: Node, id: &str, tier: &str, diagnoser: Option<&Diagnoser>) -> Vec<ResultRecord> {
+fn attempts(case: Node, id: &str, tier: &str, options: &ImportOptions) -> Vec<ResultRecord> {
     let (outcome, element) = case_outcome(case);
     let main = (outcome, element, seconds(case));
     let tagged = |tags: [&str; 2]| -> Vec<_> {
@@ -217,6 +217,8 @@ fn attempts(case: Node, id: &str, tier: &str, diagnoser: Option<&Diagnoser>) -> 
     let flaky = tagged(["flakyFailure", "flakyError"]);
     let reruns = tagged(["rerunFailure", "rerunError"]);
     let ordered = flaky.into_iter().chain(std::iter::once(main)).chain(reruns);
+    let redact = options.redact;
+    let id = redact.redact(id);
     ordered
         .enumerate()
         .map(|(i, (outcome, element, duration))| {
@@ -227,11 +229,14 @@ fn attempts(case: Node, id: &str, tier: &str, diagnoser: Option<&Diagnoser>) -> 
                 outcome,
                 duration,
                 attempt: i as u32 + 1,
-                diagnosis: diagnoser
+                diagnosis: options
+                    .diagnoser
                     .filter(|_| outcome.is_failure())
                     .zip(element)
-                    .map(|(d, e)| Box::new(diagnose(d, id, outcome, e))),
-                message: message.filter(|_| outcome.is_failure()),
+                    .map(|(d, e)| Box::new(diagnose(d, &id, outcome, e, redact))),
+                message: message
+                    .filter(|_| outcome.is_failure())
+                    .map(|m| redact.redact(&m).into_owned()),
             }
         })
         .collect()
@@ -239,15 +244,22 @@ fn attempts(case: Node, id: &str, tier: &str, diagnoser: Option<&Diagnoser>) -> 
 
 /// The diagnosis of a failure element: its message attribute and its text (pytest writes the
 /// longrepr there, nextest the test's output).
-fn diagnose(diagnoser: &Diagnoser, id: &str, outcome: Outcome, element: Node) -> Diagnosis {
-    let text = element.text().unwrap_or("");
-    let message = element.attribute("message").unwrap_or(text);
+fn diagnose(
+    diagnoser: &Diagnoser,
+    id: &str,
+    outcome: Outcome,
+    element: Node,
+    redact: &Redactor,
+) -> Diagnosis {
+    let text = redact.redact(element.text().unwrap_or(""));
+    let message = element.attribute("message").map(|m| redact.redact(m));
+    let message = message.as_deref().unwrap_or(&text);
     let problem = Problem {
         phase: Phase::Call,
         is_error: outcome == Outcome::Error,
         message: message.to_string(),
         location: None,
-        longrepr: if text.is_empty() { message } else { text }.to_string(),
+        longrepr: if text.is_empty() { message } else { &text }.to_string(),
     };
     diagnoser.diagnose_text(id, outcome, &problem)
 }

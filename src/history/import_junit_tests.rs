@@ -1,6 +1,7 @@
 //! Unit tests of the JUnit import, on reports shaped like pytest's, nextest's and vigil's own.
 
 use super::*;
+use crate::redact::Redactor;
 
 const PYTEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="1" skipped="2" tests="6" time="0.052" timestamp="2025-03-01T10:00:00.123456+00:00" hostname="ci">
@@ -50,6 +51,7 @@ const VIGIL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 struct Project {
     dir: tempfile::TempDir,
     tiers: Tiers,
+    redact: Redactor,
 }
 
 impl Project {
@@ -60,6 +62,7 @@ impl Project {
         Project {
             dir,
             tiers: Tiers::new(&Default::default()),
+            redact: Redactor::default(),
         }
     }
 
@@ -69,6 +72,7 @@ impl Project {
             tiers: &self.tiers,
             git: GitInfo::default(),
             diagnoser: None,
+            redact: &self.redact,
         }
     }
 
@@ -252,4 +256,37 @@ fn imported_failures_are_diagnosed_from_their_text() {
         .and_then(|r| r.diagnosis.as_deref())
         .expect("the timeout is diagnosed");
     assert_eq!(timed_out.category, crate::diagnose::Category::Timeout);
+}
+
+/// Another tool's report knows nothing of vigil's secrets: the import blots them out of ids,
+/// messages and the text diagnosis reads, so nothing of them reaches history.
+#[test]
+fn secrets_in_an_imported_report_are_redacted_before_diagnosis() {
+    let project = Project::new();
+    let diagnoser =
+        crate::diagnose::Diagnoser::new(crate::diagnose::Rules::builtin(), project.dir.path());
+    let vars = [("API_TOKEN".into(), "tok-0123456789".into())];
+    let redact = Redactor::from_vars(vars, &Default::default()).unwrap();
+    let options = ImportOptions {
+        diagnoser: Some(&diagnoser),
+        redact: &redact,
+        ..project.options()
+    };
+    let xml = PYTEST
+        .replace("a.b-1", "tok-0123456789")
+        .replace("assert 1 == 2", "token tok-0123456789 refused")
+        .replace("def test_fail(): ...", "E   ValueError: tok-0123456789");
+    let run = parse_report(&xml, Path::new("r.xml"), 42, &options).unwrap();
+    let text = format!("{run:?}");
+    assert!(!text.contains("tok-0123456789"), "{text}");
+    let failed = find(
+        &run,
+        "tests/unit/test_x.py::TestA::test_fail[[REDACTED:API_TOKEN]]",
+        1,
+    );
+    let message = failed.message.as_deref().unwrap_or("");
+    assert!(
+        message.contains("token [REDACTED:API_TOKEN] refused"),
+        "{message}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Sends each event to every reporter, counting outcomes on the way and keeping, per tier,
 //! whether it failed (the state tier gates are decided from), and diagnosing each failure
-//! on the way so every reporter sees the same verdict.
+//! on the way so every reporter sees the same verdict. It is also the one place secrets are
+//! redacted: every event of a run passes here before any reporter (history included) sees it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use super::breaker::Breaker;
 use crate::events::{Event, Tally, TestResult};
 use crate::plan::tiers;
 use crate::plan::Tiers;
+use crate::redact::Redactor;
 use crate::report::Reporter;
 
 pub struct Fanout<'r> {
@@ -28,6 +30,7 @@ pub struct Fanout<'r> {
     pub breaker: Breaker,
     /// Notices the breaker raised while a result was being counted, sent after it.
     pending: Vec<String>,
+    redact: Redactor,
 }
 
 impl<'r> Fanout<'r> {
@@ -38,6 +41,7 @@ impl<'r> Fanout<'r> {
         native_tiers: HashMap<String, String>,
         diagnoser: Diagnoser,
         breaker: Breaker,
+        redact: Redactor,
     ) -> Self {
         Fanout {
             reporters,
@@ -50,13 +54,19 @@ impl<'r> Fanout<'r> {
             failed: BTreeMap::new(),
             breaker,
             pending: Vec::new(),
+            redact,
         }
     }
 
+    /// Redacts the event's text (before diagnosis, so fingerprints are made from what the
+    /// reports show), does the run's bookkeeping with the real test ids (a retry needs
+    /// them), then redacts the ids and hands the event to every reporter.
     pub fn send(&mut self, mut event: Event) {
+        self.redact.event_text(&mut event);
         if let Event::TestFinished(result) = &mut event {
             self.finished(result);
         }
+        self.redact.event_ids(&mut event);
         for reporter in self.reporters.iter_mut() {
             reporter.on_event(&event);
         }
@@ -80,7 +90,7 @@ impl<'r> Fanout<'r> {
         }
         if result.outcome.is_failure() {
             // Before any reporter: the terminal, JUnit and history all show the verdict.
-            result.diagnosis = self.diagnoser.diagnose(result);
+            result.diagnosis = self.diagnose(result);
             let tier = result.tier.clone().unwrap_or_default();
             self.not_passed.insert(tier, "failed".to_string());
             self.failed.insert(result.id.clone(), result.clone());
@@ -91,6 +101,19 @@ impl<'r> Fanout<'r> {
             if is_blocked(result) {
                 let closed = self.breaker.blocked(result);
                 self.pending.extend(closed);
+            }
+        }
+    }
+
+    /// The diagnosis of a failure as the reports show it: a fingerprint holds the test id
+    /// when the text has no project frame, and must not be made from a secret in it.
+    fn diagnose(&self, result: &TestResult) -> Option<Box<crate::diagnose::Diagnosis>> {
+        match self.redact.redact(&result.id) {
+            std::borrow::Cow::Borrowed(_) => self.diagnoser.diagnose(result),
+            std::borrow::Cow::Owned(shown) => {
+                let mut view = result.clone();
+                view.id = shown;
+                self.diagnoser.diagnose(&view)
             }
         }
     }

@@ -29,7 +29,7 @@ pub fn recorder(request: &RunRequest) -> Result<Option<HistoryRecorder>, History
         return Ok(None);
     };
     let store = Store::open(&settings.path)?;
-    let run = RunRecord {
+    let mut run = RunRecord {
         git: GitInfo::detect(&request.invocation_dir),
         profile: Some(request.planning.profile.clone()),
         host: host_name(),
@@ -37,6 +37,9 @@ pub fn recorder(request: &RunRequest) -> Result<Option<HistoryRecorder>, History
         tiers: request.planning.select_tiers.as_ref().map(|t| t.join(",")),
         ..RunRecord::default()
     };
+    // The results come redacted through the events; these facts come from elsewhere (a
+    // `-k` or pytest argument can quote a secret).
+    request.redact.run_record(&mut run);
     Ok(Some(HistoryRecorder::new(store, run, settings.retention)))
 }
 

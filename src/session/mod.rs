@@ -30,6 +30,7 @@ use crate::plan::capabilities::CapabilityConfig;
 use crate::plan::partition::Partition;
 use crate::plan::tiers::{self, TierError};
 use crate::plan::{self, Estimate, Tiers};
+use crate::redact::Redactor;
 use crate::report::{ReportError, Reporter};
 use crate::retry::{FlakyResult, RetryPolicy};
 
@@ -65,6 +66,9 @@ pub struct RunRequest {
     pub breaker: BreakerSettings,
     /// `--partition`: run only this machine's shard of the selection.
     pub partition: Option<Partition>,
+    /// The secret values no reporter or history may see (from vigil's environment, which
+    /// the workers inherit, and `[redact]`).
+    pub redact: Redactor,
 }
 
 /// The planning side of a request: tiers, gates, capabilities, native suites.
@@ -159,6 +163,7 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<RunOutcome, SessionError> {
     let started = Instant::now();
+    request.redact.warn_once();
     let (mut discovery, mut python_paths) = discover_python(request)?;
     let rootdir = discovery.config.rootdir.clone();
     let mut prepared = prepare::prepare(request, &discovery.files, &rootdir)?;
@@ -225,7 +230,11 @@ pub fn run(
         });
     }
     let flaky_fails = request.retry.flaky_result == FlakyResult::Fail;
-    let outcome = verdict(&execution, &fanout.tally, flaky_fails);
+    let mut outcome = verdict(&execution, &fanout.tally, flaky_fails);
+    // The caller prints it too (a worker's usage error can quote the test's output).
+    if let Some(message) = &mut outcome.message {
+        request.redact.redact_string(message);
+    }
     if let Some(message) = &outcome.message {
         fanout.send(Event::Notice {
             message: message.clone(),
@@ -281,6 +290,7 @@ fn fanout<'r>(
         native_tiers,
         Diagnoser::new(request.diagnose.rules.clone(), planned.rootdir),
         breaker,
+        request.redact.clone(),
     )
 }
 

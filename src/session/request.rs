@@ -48,6 +48,8 @@ pub enum RequestError {
     Env { name: String, value: String },
     #[error("--timeout must be a positive number of seconds, not {0}")]
     Timeout(f64),
+    #[error(transparent)]
+    Redact(#[from] crate::redact::RedactError),
 }
 
 /// A request and the JUnit path its profile asks for (reporters are the caller's business).
@@ -108,6 +110,7 @@ pub fn resolve(
         )?,
         breaker: breaker_settings(loaded),
         partition: flags.partition,
+        redact: crate::redact::Redactor::for_project(loaded)?,
     };
     Ok(Resolved {
         request,

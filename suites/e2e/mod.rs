@@ -5,11 +5,13 @@ mod ci_output;
 mod cli;
 mod history_exchange_cli;
 mod html_report;
+mod html_safety;
 mod metrics_cli;
 mod notify_cli;
 mod partition_cli;
 mod planning_cli;
 mod schedule_cli;
+mod secrets;
 mod snapshot_cli;
 mod watch_cli;
 
@@ -31,5 +33,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(watch_cli::trials());
     trials.extend(partition_cli::trials());
     trials.extend(history_exchange_cli::trials());
+    trials.extend(secrets::trials());
+    trials.extend(html_safety::trials());
     trials
 }

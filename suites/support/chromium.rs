@@ -1,5 +1,6 @@
-//! Headless Chromium for the suites: find it, screenshot a local page with it (with a hang
-//! guard), and read the PNG back as pixels a trial can count.
+//! Headless Chromium for the suites: find it, screenshot a local page with it or dump the
+//! document its scripts leave (with a hang guard), and read a PNG back as pixels a trial can
+//! count.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,6 +28,45 @@ pub fn screenshot(
     png: &Path,
     (width, height): (u32, u32),
 ) -> Result<(), String> {
+    let args = [
+        "--hide-scrollbars".to_string(),
+        "--force-device-scale-factor=1".to_string(),
+        format!("--screenshot={}", png.display()),
+        format!("--window-size={width},{height}"),
+    ];
+    let (status, _, stderr) = headless(chromium, &args, page)?;
+    if !status.success() || !png.is_file() {
+        return Err(format!(
+            "{} exited with {status} and wrote no screenshot:\n{stderr}",
+            chromium.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Loads `page` in headless Chromium, lets its scripts and event handlers run for two
+/// seconds of virtual time, and returns the document as it then is, serialized.
+pub fn dump_dom(chromium: &Path, page: &Path) -> Result<String, String> {
+    let args = [
+        "--virtual-time-budget=2000".to_string(),
+        "--dump-dom".to_string(),
+    ];
+    let (status, dom, stderr) = headless(chromium, &args, page)?;
+    if !status.success() || !dom.contains("</html>") {
+        return Err(format!(
+            "{} exited with {status} and dumped no document:\n{stderr}",
+            chromium.display()
+        ));
+    }
+    Ok(dom)
+}
+
+/// Runs headless Chromium on `page` with `args`; its exit status, stdout and stderr.
+fn headless(
+    chromium: &Path,
+    args: &[String],
+    page: &Path,
+) -> Result<(std::process::ExitStatus, String, String), String> {
     // A private profile: parallel trials (and a person's own browser) do not share a lock.
     let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut child = Command::new(chromium)
@@ -35,19 +75,21 @@ pub fn screenshot(
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
-            "--hide-scrollbars",
             "--no-first-run",
-            "--force-device-scale-factor=1",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("--window-size={width},{height}"))
+        .args(args)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", chromium.display()))?;
+    // Read while it runs: a dumped document fills a pipe long before Chromium exits.
+    let pipes = [
+        child.stdout.take().map(read_all),
+        child.stderr.take().map(read_all),
+    ];
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
@@ -60,17 +102,16 @@ pub fn screenshot(
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-    }
-    if !status.success() || !png.is_file() {
-        return Err(format!(
-            "{} exited with {status} and wrote no screenshot:\n{stderr}",
-            chromium.display()
-        ));
-    }
-    Ok(())
+    let [stdout, stderr] = pipes.map(|p| p.and_then(|h| h.join().ok()).unwrap_or_default());
+    Ok((status, stdout, stderr))
+}
+
+fn read_all(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 /// An RGB image, row by row.

@@ -1,6 +1,7 @@
 //! `vigil report --html`: one self-contained HTML file (inline CSS and SVG; no scripts, fonts,
-//! images or network) with the run's summary, its failures grouped, pass-rate and duration
-//! trend charts, the changes since earlier runs and the flaky tests.
+//! images or network, and a Content-Security-Policy that says so) with the run's summary, its
+//! failures grouped, pass-rate and duration trend charts, the changes since earlier runs and
+//! the flaky tests.
 
 mod charts;
 mod data;

@@ -15,6 +15,12 @@ use super::failures;
 
 const STYLE: &str = include_str!("style.css");
 
+/// The page runs no script and loads nothing: its own `<style>` and `style` attributes are
+/// all it needs. Said to the browser too, so a string that ever slipped past `escape` could
+/// still not run, load or submit anything.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
 pub fn page(data: &ReportData) -> String {
     let run = &data.run;
     let body = [
@@ -29,6 +35,7 @@ pub fn page(data: &ReportData) -> String {
     .concat();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>vigil run #{} — {}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<main>\n\
          {body}<footer>Written by <code>vigil report</code> from the run history.</footer>\n\
