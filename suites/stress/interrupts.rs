@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::support::process_scan::processes_marked;
+use crate::support::process_scan::survivors;
 use crate::support::random_moments::Moments;
 use crate::support::{self, check, history_db, TestResult};
 
@@ -298,7 +298,7 @@ fn one_signal(python: &Path, signal: i32, aim: Aim) -> Result<Phase, Failed> {
     send(&child, signal);
     let (code, text) = wait(dir.path(), child, GUARD)?;
     let log = EventLog::read(&dir.path().join("events.jsonl"))?;
-    let left = gone(&mark);
+    let left = survivors(&mark);
     check(left.is_empty(), || format!("processes survived: {left:?}"))?;
     let run = last_run(dir.path())?;
     match code {
@@ -330,18 +330,6 @@ fn forwarded(dir: &Path, log: &EventLog) -> TestResult {
     check(!cut_short || dir.join("sig/interrupted").exists(), || {
         "the waiting test was cut short without receiving SIGINT".to_string()
     })
-}
-
-/// Marked processes, given a moment to disappear (a killed worker is reaped by init).
-fn gone(mark: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = processes_marked(mark);
-        if left.is_empty() || Instant::now() > deadline {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The newest run in the project's history, as `vigil history --format json` shows it.
@@ -409,7 +397,7 @@ fn second_interrupt() -> TestResult {
         check(!dir.path().join("junit.xml").exists(), || {
             format!("trial {trial}: a JUnit report was written: vigil waited for the grace period\n{text}")
         })?;
-        let left = gone(&mark);
+        let left = survivors(&mark);
         check(left.is_empty(), || {
             format!("trial {trial}: processes survived: {left:?}")
         })?;

@@ -25,6 +25,19 @@ pub fn processes_marked(mark: &str) -> Vec<String> {
     })
 }
 
+/// Marked processes still there after a moment to disappear (a killed process is reaped by
+/// init, not at once).
+pub fn survivors(mark: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_marked(mark);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `pid command line` of every process in /proc that `keep` accepts (given `/proc/PID`).
 fn scan(keep: impl Fn(&Path) -> bool) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {

@@ -19,6 +19,10 @@ impl Moments {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64)
             });
+        Moments::seeded(seed)
+    }
+
+    pub fn seeded(seed: u64) -> Moments {
         Moments { seed, state: seed }
     }
 
