@@ -153,6 +153,10 @@ struct RunArgs {
     /// Largest captured output kept per test section, in characters.
     #[arg(long, value_name = "CHARS", default_value_t = 1 << 20)]
     capture_cap: usize,
+    /// Write the whole of any captured section longer than --capture-cap to a file in DIR
+    /// (the report's marker names it), instead of dropping the rest.
+    #[arg(long, value_name = "DIR")]
+    capture_spool: Option<PathBuf>,
     /// Do not record this run in history.
     #[arg(long)]
     no_history: bool,
@@ -344,6 +348,7 @@ fn flags(selection: Selection, jobs: Option<usize>, timeout: Option<f64>, cap: u
         jobs,
         timeout,
         capture_cap: cap,
+        capture_spool: None,
         history: None,
         no_history: false,
         retries: None,
@@ -372,6 +377,7 @@ fn run_flags(args: &RunArgs, history: Option<PathBuf>) -> Flags {
         args.capture_cap,
     );
     flags.history = history;
+    flags.capture_spool = args.capture_spool.clone();
     flags.no_history = args.no_history;
     flags.retries = args.retries;
     flags.flaky_result = args.flaky_result.clone();

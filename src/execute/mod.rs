@@ -34,6 +34,8 @@ pub struct ExecuteOptions {
     pub timeout: Option<Duration>,
     /// Largest captured-output section kept per test, in characters.
     pub capture_cap: usize,
+    /// Directory for the whole of sections longer than the cap; `None`: only the capped part.
+    pub capture_spool: Option<PathBuf>,
     /// Processes at once: pytest workers plus native tests.
     pub jobs: usize,
     /// Run `#[ignore]`d native tests instead of reporting them skipped.

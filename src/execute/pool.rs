@@ -166,6 +166,7 @@ impl<'a> Pool<'a> {
             claim_unknown,
             exclude,
             capture_cap: self.options.capture_cap,
+            capture_spool: self.options.capture_spool.clone(),
             plan: self.options.plugin_plan.clone(),
         };
         let launch = Launch {

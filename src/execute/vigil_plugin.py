@@ -8,7 +8,7 @@ Inputs (environment):
   VIGIL_EVENT_FD      file descriptor to write one JSON object per line to
   VIGIL_ASSIGNMENT    path of a JSON file: {"mine": [...], "others": [...],
                       "claim_unknown": bool, "exclude": [...], "capture_cap": int,
-                      "plan": {...}}   (see _Plan)
+                      "capture_spool": str or null, "plan": {...}}   (see _Plan)
 
 Besides reporting, the plugin applies vigil's plan to what pytest collected: it leaves out
 tests of tiers not selected, skips (before they run) tests gated by a failed tier or needing a
@@ -82,6 +82,7 @@ def _load_assignment():
         "claim_unknown": bool(raw.get("claim_unknown", True)),
         "exclude": frozenset(raw.get("exclude", ())),
         "capture_cap": int(raw.get("capture_cap", 1 << 20)),
+        "capture_spool": raw.get("capture_spool"),
         "plan": _Plan(raw.get("plan") or {}),
     }
 
@@ -266,6 +267,7 @@ class VigilPlugin:
         self.stream = stream
         self.assignment = assignment
         self.cap = assignment["capture_cap"] if assignment else 1 << 20
+        self.spool = assignment["capture_spool"] if assignment else None
         self.phases = {}
         self.tiers = {}
         self.planned_skips = {}
@@ -409,7 +411,7 @@ class VigilPlugin:
         self.phases.setdefault(report.nodeid, []).append(self._phase(report))
         if report.when == "teardown":
             # Captured sections accumulate across phases; the last report holds all of them.
-            self.sections = [[t, self._cap(c)] for t, c in report.sections]
+            self.sections = [[t, self._cap(c, (report.nodeid, t))] for t, c in report.sections]
 
     def pytest_runtest_logfinish(self, nodeid, location):
         phases = self.phases.pop(nodeid, [])
@@ -444,11 +446,31 @@ class VigilPlugin:
                                   "message": self._cap(str(crash.message))}
         return phase
 
-    def _cap(self, text):
+    def _cap(self, text, spool_as=None):
+        """At most `cap` characters of `text`, and a marker saying how many more there were
+        (and, with --capture-spool, the file that holds all of them)."""
         if len(text) <= self.cap:
             return text
         cut = len(text) - self.cap
-        return text[: self.cap] + "\n[vigil: %d more characters truncated]\n" % cut
+        where = _spool(self.spool, spool_as, text) if self.spool and spool_as else None
+        whole = "; all of it is in %s" % where if where else ""
+        return text[: self.cap] + "\n[vigil: %d more characters truncated%s]\n" % (cut, whole)
+
+
+def _spool(directory, key, text):
+    """Writes `text` to a file in `directory` named for the test and section; its path, or
+    None when it cannot be written (the capped text is still reported)."""
+    nodeid, section = key
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", "%s-%s" % (nodeid, section)).strip("_")[:120]
+    digest = hashlib.sha256(("%s\0%s" % key).encode("utf-8", "replace")).hexdigest()[:12]
+    path = os.path.join(directory, "%s-%s.txt" % (name, digest))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "w", encoding="utf-8", errors="replace") as f:
+            f.write(text)
+    except OSError:
+        return None
+    return path
 
 
 def _deselect(config, items, keep, drop):

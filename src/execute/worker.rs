@@ -31,6 +31,8 @@ pub struct Assignment {
     pub claim_unknown: bool,
     pub exclude: Vec<String>,
     pub capture_cap: usize,
+    /// Where the whole of a section longer than the cap is written (`--capture-spool`).
+    pub capture_spool: Option<PathBuf>,
     /// vigil's plan for the plugin: tiers, gates, capability probe results.
     pub plan: serde_json::Value,
 }

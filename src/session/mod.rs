@@ -55,6 +55,8 @@ pub struct RunRequest {
     pub timeout: Option<Duration>,
     pub python: PathBuf,
     pub capture_cap: usize,
+    /// `--capture-spool DIR`: the whole of captured output longer than the cap, on disk.
+    pub capture_spool: Option<PathBuf>,
     pub planning: Planning,
     /// Where runs are recorded and durations come from; `None` when there is no history.
     pub history: Option<HistorySettings>,
@@ -545,6 +547,7 @@ pub fn execute_options(
         pytest_args: args,
         timeout: request.timeout,
         capture_cap: request.capture_cap,
+        capture_spool: request.capture_spool.clone(),
         jobs: request.jobs,
         include_ignored: request
             .planning

@@ -28,6 +28,8 @@ pub struct Flags {
     pub jobs: Option<usize>,
     pub timeout: Option<f64>,
     pub capture_cap: usize,
+    /// `--capture-spool DIR`.
+    pub capture_spool: Option<PathBuf>,
     /// `--history PATH`.
     pub history: Option<PathBuf>,
     /// `--no-history`: this run is not recorded.
@@ -94,6 +96,9 @@ pub fn resolve(
         jobs: jobs.max(1),
         timeout: timeout.map(Duration::from_secs_f64),
         capture_cap: flags.capture_cap,
+        capture_spool: flags
+            .capture_spool
+            .map(|dir| crate::discover::absolute(invocation_dir, &dir)),
         planning,
         history: Some(history_settings(
             flags.history.as_deref(),

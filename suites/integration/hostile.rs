@@ -77,7 +77,8 @@ fn hostile_run() -> TestResult {
         .env("VIGIL_PYTHON", support::python()?)
         .env("HOSTILE_MARK", &mark)
         .args(["run", "-j", "2", "--timeout", "2", "--junit", "junit.xml"])
-        .args(["--json", "events.jsonl", "--", "-p", "no:cacheprovider"])
+        .args(["--json", "events.jsonl", "--capture-spool", "spool"])
+        .args(["--", "-p", "no:cacheprovider"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -95,9 +96,7 @@ fn hostile_run() -> TestResult {
         || "the JUnit report does not hold the 16 tests".to_string(),
     )?;
     let junit = std::fs::read_to_string(dir.path().join("junit.xml"))?;
-    check(junit.contains("more characters truncated]"), || {
-        "the 100 MB output is not capped with a marker in JUnit".to_string()
-    })?;
+    spooled(dir.path(), &junit)?;
     check(
         text.contains("closed the worker's stdout or stderr"),
         || format!("no notice about the closed streams:\n{text}"),
@@ -113,6 +112,30 @@ fn hostile_run() -> TestResult {
         format!("vigil's peak memory was {peak:.1} MiB (ceiling {MEMORY_CEILING_MIB} MiB)")
     })?;
     recorded(dir.path())
+}
+
+/// The 100 MiB are capped with a marker in the report, and the marker names the file in the
+/// spool directory that holds all of them.
+fn spooled(dir: &std::path::Path, junit: &str) -> TestResult {
+    let marker = "more characters truncated; all of it is in ";
+    let at = junit
+        .find(marker)
+        .ok_or("the 100 MB output has no truncation marker in JUnit")?;
+    let rest = &junit[at + marker.len()..];
+    let path = std::path::PathBuf::from(&rest[..rest.find(']').unwrap_or(rest.len())]);
+    check(path.starts_with(dir.join("spool")), || {
+        format!(
+            "the marker names {}, not a file in the spool directory",
+            path.display()
+        )
+    })?;
+    let size = std::fs::metadata(&path)?.len();
+    check(size >= 100 << 20, || {
+        format!(
+            "{} holds {size} bytes, not the whole 100 MiB",
+            path.display()
+        )
+    })
 }
 
 /// Waits for vigil; a guard turns a hang (the failure this is about) into an error.
