@@ -46,6 +46,17 @@ impl Drop for GroupLeader {
     }
 }
 
+/// For `pre_exec`: the child gets SIGKILL when vigil dies, even by SIGKILL (which vigil cannot
+/// answer), so a killed run leaves no test process running on. Linux; elsewhere a no-op.
+pub fn die_with_vigil() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes one integer argument, touches no memory, and is
+    // async-signal-safe (it runs between fork and exec).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
+}
+
 /// SIGKILLs every live group: the second Ctrl-C, when vigil leaves without waiting.
 pub fn kill_all_groups() {
     for group in live().iter() {

@@ -36,11 +36,12 @@ class _Stream:
 
     def __init__(self, fd):
         self.fd = fd
-        try:
-            # Processes the tests start must not hold the pipe open after this worker is gone.
-            os.set_inheritable(fd, False)
-        except OSError:
-            pass
+        if fd is not None:
+            try:
+                # Processes the tests start must not hold the pipe open after this worker ends.
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass
 
     def emit(self, **event):
         if self.fd is None:

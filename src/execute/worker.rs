@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::process_group::GroupLeader;
+use super::process_group::{die_with_vigil, GroupLeader};
 use super::wire::{self, WireEvent};
 
 /// The fd the plugin writes events to (`VIGIL_EVENT_FD`).
@@ -151,16 +151,6 @@ fn command(launch: &Launch, assignment: &Path, log: &Path, event_fd: i32) -> duc
             }
             Ok(())
         })
-}
-
-/// The worker gets SIGKILL when vigil dies, even by SIGKILL (which vigil cannot answer):
-/// a killed run leaves no pytest running on. (Linux; elsewhere the worker runs to its end.)
-fn die_with_vigil() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes one integer argument and touches no memory.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-    }
 }
 
 /// Puts the pipe's write end at fd 3 in the child, without close-on-exec.

@@ -12,7 +12,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::process_group::GroupLeader;
+use super::process_group::{die_with_vigil, GroupLeader};
 use crate::discover::native::NativeTest;
 use crate::events::{Outcome, Phase, Problem, TestResult};
 use libtest_output::{cap_text, judge, shown_log, Judgement};
@@ -68,6 +68,13 @@ pub fn spawn(
         .unchecked()
         .before_spawn(|cmd| {
             cmd.process_group(0);
+            // SAFETY: die_with_vigil makes one async-signal-safe call (prctl).
+            unsafe {
+                cmd.pre_exec(|| {
+                    die_with_vigil();
+                    Ok(())
+                });
+            }
             Ok(())
         })
         .start()?;
