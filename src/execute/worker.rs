@@ -198,13 +198,17 @@ fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: S
                     }
                 }
                 Ok(_) => {
+                    // Bytes that are not UTF-8 (a file name Python holds with surrogateescape,
+                    // junk a test wrote) read as U+FFFD, as vigil shows such paths everywhere.
                     let text = String::from_utf8_lossy(&line);
-                    let message = match wire::parse(text.trim_end()) {
-                        Ok(event) => Message::Event(event),
-                        Err(error) => Message::BadLine(error),
-                    };
-                    if !send(message) {
-                        return;
+                    for parsed in wire::parse_line(text.trim_end()) {
+                        let message = match parsed {
+                            Ok(event) => Message::Event(event),
+                            Err(error) => Message::BadLine(error),
+                        };
+                        if !send(message) {
+                            return;
+                        }
                     }
                 }
             }

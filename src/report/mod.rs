@@ -16,11 +16,13 @@ mod openmetrics;
 mod partition;
 mod plan;
 mod repo_paths;
+pub mod shown_id;
 mod step_summary;
 mod stress;
 mod summary;
 mod terminal;
 mod text_table;
+mod xml_text;
 
 pub use ci::{ci_reporters, Ci};
 pub use diagnosis::{render_groups, GroupView};
