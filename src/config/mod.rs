@@ -384,3 +384,6 @@ mod tests {
         assert_eq!(t.jobs, Some(3));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -29,7 +29,7 @@ pub fn key_at(text: &str, offset: usize) -> Option<String> {
         path.join(".")
     };
     let key = match key.strip_prefix("tool.vigil") {
-        Some(rest) if rest.is_empty() => return None,
+        Some("") => return None,
         Some(rest) => rest.strip_prefix('.').unwrap_or(rest).to_string(),
         None => key,
     };

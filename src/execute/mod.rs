@@ -10,6 +10,8 @@ mod pool;
 mod process_group;
 mod results;
 mod wire;
+#[cfg(test)]
+mod wire_fuzz_tests;
 mod worker;
 
 use std::ffi::OsString;

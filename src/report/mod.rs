@@ -11,6 +11,8 @@ mod history_tables;
 pub mod html;
 pub mod json_lines;
 mod junit;
+#[cfg(test)]
+mod junit_fuzz_tests;
 pub mod notify;
 mod openmetrics;
 mod partition;

@@ -4,9 +4,11 @@
 
 use std::borrow::Cow;
 
-/// Whether XML 1.0 can hold `c`; pytest also replaces DEL, so it goes too.
+/// Whether XML 1.0 can hold `c`. pytest also replaces DEL; the C1 controls (U+0080..U+009F)
+/// go too, as the JUnit writer (quick-junit) would read them as terminal sequences and drop
+/// them with the characters after them.
 fn allowed(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{80}'..='\u{fffd}')
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{fffd}')
         || c >= '\u{10000}'
 }
 
@@ -44,6 +46,7 @@ mod tests {
             xml_safe("a\x00b\x1b\x7f\u{fffe}\u{ffff}"),
             "a#x00b#x1B#x7F#xFFFE#xFFFF"
         );
+        assert_eq!(xml_safe("[\u{9b}1m]"), "[#x9B1m]");
         assert!(matches!(xml_safe("tab\tnew\nline é 😀"), Cow::Borrowed(_)));
     }
 
