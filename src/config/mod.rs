@@ -303,7 +303,7 @@ fn check_watch_map(top: &Table) -> Result<(), (usize, String)> {
         if let Err(error) = globset::Glob::new(pattern) {
             return Err((
                 map.span().start,
-                format!("map: {pattern:?} is not a glob: {error}"),
+                format!("{pattern:?} is not a glob: {error}"),
             ));
         }
     }

@@ -239,7 +239,7 @@ impl<'a> Pool<'a> {
             Message::BadLine(text) => {
                 // Whatever wrote it most likely ran in the test in flight: name it.
                 let during = slot.in_flight.as_ref().map_or(String::new(), |(id, _)| {
-                    format!(" (running {})", crate::report::shown_id::shown_id(id))
+                    format!(" (running {})", crate::report::shown::shown_id(id))
                 });
                 emit(Event::Notice {
                     message: format!("worker {worker}{during}: {text}"),

@@ -113,7 +113,7 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
     }
     for (i, member) in group.tests.iter().take(view.max_tests).enumerate() {
         let label = if i == 0 { "tests" } else { "" };
-        field(out, label, &super::shown_id::shown_id(&member.test));
+        field(out, label, &super::shown::shown_id(&member.test));
     }
     if group.tests.len() > view.max_tests {
         field(

@@ -18,7 +18,7 @@ mod openmetrics;
 mod partition;
 mod plan;
 mod repo_paths;
-pub mod shown_id;
+pub mod shown;
 mod step_summary;
 mod stress;
 mod summary;

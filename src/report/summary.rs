@@ -10,7 +10,7 @@ use crate::diagnose::groups::Group;
 use crate::events::{Outcome, Tally, TestResult};
 
 use super::diagnosis::{render_groups, GroupView};
-use super::shown_id::shown_id;
+use super::shown::{shown_id, shown_line};
 
 /// Most failure groups the summary shows (biggest first); `vigil diagnose` shows the rest.
 pub const SUMMARY_GROUPS: usize = 10;
@@ -109,7 +109,7 @@ fn short_line(result: &TestResult) -> String {
         let message = problem.message.lines().next().unwrap_or("");
         if !message.is_empty() {
             line.push_str(" - ");
-            line.push_str(message);
+            line.push_str(&shown_line(message));
         }
     }
     line

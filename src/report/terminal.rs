@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::events::{Event, Outcome, TestResult};
 
 use super::ci;
-use super::shown_id::shown_id;
+use super::shown::{shown_id, shown_line};
 use super::summary::{render_summary, SUMMARY_GROUPS};
 use super::Reporter;
 use crate::diagnose::groups::{self, Group};
@@ -117,7 +117,7 @@ impl TerminalReporter {
             let secs = result.duration.as_secs_f64();
             // A skip says why, as pytest -rs does: "requires env X", "depends on Y, which failed".
             let why = match (&result.skip, result.outcome) {
-                (Some(skip), Outcome::Skipped) => format!(" - {}", skip.message),
+                (Some(skip), Outcome::Skipped) => format!(" - {}", shown_line(&skip.message)),
                 _ => String::new(),
             };
             let retry = match result.attempt {

@@ -1,6 +1,7 @@
-//! A test id as the terminal shows it: control characters escaped (a parametrize id can hold
-//! any character when a project turns pytest's escaping off) and a very long id cut in the
-//! middle, so one 100 KB id does not fill the screen. Reports (JUnit, JSON, history) keep it whole.
+//! Test ids and one-line messages as the terminal shows them: control characters escaped (a
+//! parametrize id or a skip reason can hold any character, and ESC would drive the terminal)
+//! and a very long id cut in the middle, so one 100 KB id does not fill the screen. Reports
+//! (JUnit, JSON, history) keep them whole.
 
 use std::borrow::Cow;
 
@@ -27,6 +28,16 @@ pub fn shown_id(id: &str) -> Cow<'_, str> {
         escaped(&head),
         escaped(&tail)
     ))
+}
+
+/// One line of text (a skip reason, a failure's first line) with its control characters
+/// escaped.
+pub fn shown_line(text: &str) -> Cow<'_, str> {
+    if text.chars().any(needs_escape) {
+        Cow::Owned(escaped(text))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// C0 and C1 controls and DEL: what a terminal would act on instead of print.
