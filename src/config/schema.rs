@@ -57,6 +57,7 @@ pub struct WatchTable {
     /// paths they select, e.g. `{ "data/**" = "tests/integration" }`.
     pub map: Option<Spanned<BTreeMap<String, StringOrList>>>,
     /// Quiet time after the last file event before a run starts, in milliseconds (default 50).
+    #[serde(default, deserialize_with = "values::debounce_ms")]
     pub debounce_ms: Option<u64>,
     /// Extra globs (relative to the config file's directory) whose changes are ignored.
     #[serde(default, deserialize_with = "values::change_globs")]

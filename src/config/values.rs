@@ -37,6 +37,19 @@ pub fn delay<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     )))
 }
 
+/// `[watch] debounce_ms`: at most an hour (a deadline that far out is a typo, and one past
+/// what `Instant` holds would panic).
+pub fn debounce_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    const HOUR_MS: u64 = 3_600_000;
+    let value = u64::deserialize(d)?;
+    if value <= HOUR_MS {
+        return Ok(Some(value));
+    }
+    Err(D::Error::custom(format!(
+        "a quiet time is at most {HOUR_MS} ms (an hour), not {value}"
+    )))
+}
+
 /// `[retry] backoff`.
 pub fn backoff<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     one_of(d, &["exponential", "fixed"])
