@@ -5,6 +5,7 @@
 mod position;
 mod profiles;
 mod schema;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,10 +136,16 @@ impl Loaded {
                 name,
                 known: known.join(", "),
             },
-            ProfileError::Cycle(chain) => ConfigError::UnknownProfile {
-                name: name.to_string(),
-                known: format!("(profiles inherit in a cycle: {})", chain.join(" → ")),
-            },
+            ProfileError::Cycle { chain, span } => {
+                let message = format!("profiles inherit in a cycle: {}", chain.join(" → "));
+                match span {
+                    Some(span) => self.error_at(span, message),
+                    None => ConfigError::UnknownProfile {
+                        name: name.to_string(),
+                        known: format!("({message})"),
+                    },
+                }
+            }
             ProfileError::UnknownParent {
                 profile,
                 parent,
@@ -188,10 +195,11 @@ pub fn load(start: &Path) -> Result<Loaded, ConfigError> {
 }
 
 fn parse_file(path: &Path, in_pyproject: bool) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|error| ConfigError::Read {
         path: path.to_path_buf(),
         error,
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(path, e))?;
     match parse(&text, in_pyproject) {
         Ok(Some(table)) => Ok(Loaded {
             table,
@@ -200,6 +208,23 @@ fn parse_file(path: &Path, in_pyproject: bool) -> Result<Loaded, ConfigError> {
         }),
         Ok(None) => Ok(Loaded::default()),
         Err((offset, message)) => Err(invalid(path, &text, offset, message)),
+    }
+}
+
+/// TOML is UTF-8: name the first byte that is not, where it is.
+fn not_utf8(path: &Path, error: std::string::FromUtf8Error) -> ConfigError {
+    let at = error.utf8_error().valid_up_to();
+    let bytes = error.as_bytes();
+    let valid = String::from_utf8_lossy(&bytes[..at]);
+    let (line, column) = line_column(&valid, at);
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: format!(
+            "byte 0x{:02x} is not UTF-8 (TOML files are UTF-8 text)",
+            bytes[at]
+        ),
     }
 }
 
@@ -240,7 +265,42 @@ pub fn parse(text: &str, in_pyproject: bool) -> Result<Option<Table>, (usize, St
     check_placement(&table)?;
     check_watch_map(&table)?;
     check_redact(&table)?;
+    check_tiers(&table)?;
     Ok(Some(table))
+}
+
+/// Tier names in `select_tiers` and `tier_gates` (top level and profiles) must be tiers: a
+/// typo would otherwise select nothing, or gate on a tier that never runs.
+fn check_tiers(top: &Table) -> Result<(), (usize, String)> {
+    let tiers = crate::plan::tiers::Tiers::new(
+        &top.tiers
+            .as_ref()
+            .map(|t| t.get_ref().clone())
+            .unwrap_or_default(),
+    );
+    let profiles = top.profiles.as_ref().map(|p| p.get_ref());
+    let tables = std::iter::once(top).chain(profiles.into_iter().flat_map(|p| p.values()));
+    for table in tables {
+        if let Some(selected) = &table.select_tiers {
+            for name in selected.get_ref() {
+                tiers
+                    .check(name, "select_tiers")
+                    .map_err(|e| (selected.span().start, e.to_string()))?;
+            }
+        }
+        if let Some(gates) = &table.tier_gates {
+            let names = gates
+                .get_ref()
+                .iter()
+                .flat_map(|(t, g)| g.iter().chain([t]));
+            for name in names {
+                tiers
+                    .check(name, "tier_gates")
+                    .map_err(|e| (gates.span().start, e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Project-wide tables belong at the top level, `inherit` in profiles only.
@@ -253,7 +313,7 @@ fn check_watch_map(top: &Table) -> Result<(), (usize, String)> {
         if let Err(error) = globset::Glob::new(pattern) {
             return Err((
                 map.span().start,
-                format!("map: {pattern:?} is not a glob: {error}"),
+                format!("{pattern:?} is not a glob: {error}"),
             ));
         }
     }
@@ -368,3 +428,6 @@ mod tests {
         assert_eq!(t.jobs, Some(3));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -54,8 +54,12 @@ pub enum ProfileError {
         name: String,
         known: Vec<String>,
     },
-    /// `inherit` names a profile that leads back to itself; the chain in order.
-    Cycle(Vec<String>),
+    /// `inherit` names a profile that leads back to itself; the chain in order, and the span
+    /// of an `inherit` value in it (every cycle has one: the built-in chain has none).
+    Cycle {
+        chain: Vec<String>,
+        span: Option<std::ops::Range<usize>>,
+    },
     /// `inherit` names a profile that does not exist (the span is the `inherit` value's).
     UnknownParent {
         profile: String,
@@ -101,6 +105,7 @@ fn chain(
 ) -> Result<Vec<String>, ProfileError> {
     let mut chain = vec![name.to_string()];
     let mut current = name.to_string();
+    let mut written = None;
     while current != "default" {
         let table = top
             .profiles
@@ -119,9 +124,13 @@ fn chain(
                 span,
             });
         }
+        written = inherit.map(|p| p.span()).or(written);
         if chain.contains(&parent) {
             chain.push(parent);
-            return Err(ProfileError::Cycle(chain));
+            return Err(ProfileError::Cycle {
+                chain,
+                span: written,
+            });
         }
         chain.push(parent.clone());
         current = parent;
@@ -214,10 +223,11 @@ mod tests {
     #[test]
     fn cycles_and_unknown_names_are_errors() {
         let top = table("[profiles.a]\ninherit = \"b\"\n[profiles.b]\ninherit = \"a\"\n");
-        assert_eq!(
-            resolve("a", &top).unwrap_err(),
-            ProfileError::Cycle(vec!["a".into(), "b".into(), "a".into()])
-        );
+        let ProfileError::Cycle { chain, span } = resolve("a", &top).unwrap_err() else {
+            panic!("not a cycle");
+        };
+        assert_eq!(chain, ["a", "b", "a"]);
+        assert!(span.is_some(), "a cycle points at an `inherit`");
         assert!(matches!(
             resolve("nope", &top).unwrap_err(),
             ProfileError::Unknown { .. }

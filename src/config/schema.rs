@@ -9,6 +9,8 @@ use toml::Spanned;
 
 use crate::plan::CapabilityConfig;
 
+use super::values;
+
 /// The top level of the file (which is also the `default` profile) or one `[profiles.NAME]`.
 /// Project-wide tables (`profiles`, `capabilities`, `tiers`, `native`, `history`,
 /// `diagnose`, `breaker`, `watch`, `redact`) are only valid at the
@@ -19,12 +21,15 @@ pub struct Table {
     /// The profile this one starts from (profiles only; default `default`).
     pub inherit: Option<Spanned<String>>,
     /// Interpreter to run pytest with, relative to the config file's directory.
+    #[serde(default, deserialize_with = "values::path")]
     pub python: Option<PathBuf>,
     /// Worker count (`-j`).
     pub jobs: Option<usize>,
     /// Per-test timeout in seconds.
+    #[serde(default, deserialize_with = "values::timeout")]
     pub timeout: Option<f64>,
     /// Where to write JUnit XML, relative to the config file's directory.
+    #[serde(default, deserialize_with = "values::path")]
     pub junit: Option<PathBuf>,
     /// Extra arguments for every pytest worker.
     pub pytest_args: Option<Vec<String>>,
@@ -65,8 +70,10 @@ pub struct WatchTable {
     /// paths they select, e.g. `{ "data/**" = "tests/integration" }`.
     pub map: Option<Spanned<BTreeMap<String, StringOrList>>>,
     /// Quiet time after the last file event before a run starts, in milliseconds (default 50).
+    #[serde(default, deserialize_with = "values::debounce_ms")]
     pub debounce_ms: Option<u64>,
     /// Extra globs (relative to the config file's directory) whose changes are ignored.
+    #[serde(default, deserialize_with = "values::change_globs")]
     pub ignore: Option<Vec<String>>,
 }
 
@@ -105,19 +112,25 @@ pub struct RetryTable {
     /// Extra attempts for a retryable failure (`--retries`).
     pub retries: Option<u32>,
     /// `exponential` (default) or `fixed`.
+    #[serde(default, deserialize_with = "values::backoff")]
     pub backoff: Option<String>,
     /// Seconds before the first retry (default 0.5).
+    #[serde(default, deserialize_with = "values::delay")]
     pub delay: Option<f64>,
     /// Longest wait in seconds (default 10).
+    #[serde(default, deserialize_with = "values::delay")]
     pub max_delay: Option<f64>,
     /// Wait a random 50–100 % of the delay (default true).
     pub jitter: Option<bool>,
     /// Regexes: a failure whose text matches is retried whatever its diagnosis.
+    #[serde(default, deserialize_with = "values::regexes")]
     pub only_rerun: Option<Vec<String>>,
     /// `pass` (default) or `fail`: whether a test that passed only on a retry fails the run.
+    #[serde(default, deserialize_with = "values::flaky_result")]
     pub flaky_result: Option<String>,
     /// Paths or globs (relative to the config file's directory) snapshot before the run and
     /// restored before each retry, so a retry starts from the state the first attempt saw.
+    #[serde(default, deserialize_with = "values::path_globs")]
     pub state: Option<Vec<String>>,
 }
 
@@ -127,6 +140,7 @@ pub struct RetryTable {
 pub struct DiagnoseTable {
     /// Globs, relative to the config file's directory: error lines written to these files
     /// while a test ran are attached to its diagnosis.
+    #[serde(default, deserialize_with = "values::path_globs")]
     pub logs: Option<Vec<String>>,
     /// `[[diagnose.rules]]`, tried in order before the built-in ones.
     pub rules: Option<Vec<Spanned<RuleTable>>>,
@@ -139,14 +153,20 @@ pub struct RuleTable {
     /// Shown as `user:NAME` (default: the rule's position, `user:1`).
     pub name: Option<String>,
     /// Searched in an exception's type (`sqlite3.OperationalError`).
+    #[serde(default, deserialize_with = "values::regex")]
     pub exception: Option<String>,
     /// Searched in the same exception's message; named groups fill `{name}` in cause/advice.
+    #[serde(default, deserialize_with = "values::regex")]
     pub message: Option<String>,
     /// Searched in the whole failure text.
+    #[serde(default, deserialize_with = "values::regex")]
     pub trace: Option<String>,
+    #[serde(default, deserialize_with = "values::category")]
     pub category: Option<String>,
     /// `transient` or `deterministic`.
+    #[serde(default, deserialize_with = "values::nature")]
     pub nature: Option<String>,
+    #[serde(default, deserialize_with = "values::confidence")]
     pub confidence: Option<f32>,
     pub cause: Option<String>,
     pub advice: Option<String>,
@@ -159,6 +179,7 @@ pub struct HistoryTable {
     /// Off switch: no run is recorded (queries still read an existing database).
     pub enabled: Option<bool>,
     /// The database, relative to the config file's directory (default `.vigil/history.db`).
+    #[serde(default, deserialize_with = "values::path")]
     pub path: Option<PathBuf>,
     /// Keep only the newest N runs.
     pub keep_runs: Option<u64>,
@@ -183,6 +204,7 @@ pub struct NativeTable {
     /// Off switch for a project with a `Cargo.toml` beside its vigil config.
     pub enabled: Option<bool>,
     /// The Cargo.toml whose test binaries run (default: `Cargo.toml` beside the config).
+    #[serde(default, deserialize_with = "values::path")]
     pub manifest: Option<PathBuf>,
     /// Extra arguments for `cargo test --no-run` (`--workspace`, `--features x`, ...).
     #[serde(default)]

@@ -7,6 +7,7 @@
 mod args_split;
 mod fnmatch;
 mod iniformat;
+pub mod lossy_path;
 pub mod native;
 mod pytest_config;
 pub mod python_source;

@@ -118,10 +118,11 @@ fn locate(args: &[PathBuf]) -> Result<Located, DiscoverError> {
 
 /// Reads one config file; `None` when it holds no pytest configuration.
 fn load(path: &Path) -> Result<Option<Options>, DiscoverError> {
-    let text = std::fs::read_to_string(path).map_err(|error| DiscoverError::Io {
+    let bytes = std::fs::read(path).map_err(|error| DiscoverError::Io {
         path: path.to_path_buf(),
         error,
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(path, &e))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match name {
         "pytest.ini" | ".pytest.ini" => {
@@ -130,6 +131,17 @@ fn load(path: &Path) -> Result<Option<Options>, DiscoverError> {
         "tox.ini" => load_ini(path, &text, "pytest"),
         "setup.cfg" => load_setup_cfg(path, &text),
         _ => load_toml(path, &text, name),
+    }
+}
+
+/// pytest reads config files as UTF-8 (and fails with a traceback when one is not): say where.
+fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> DiscoverError {
+    let at = error.utf8_error().valid_up_to();
+    let bytes = error.as_bytes();
+    DiscoverError::Config {
+        path: path.to_path_buf(),
+        line: bytes[..at].iter().filter(|b| **b == b'\n').count() + 1,
+        message: format!("byte 0x{:02x} is not UTF-8", bytes[at]),
     }
 }
 
@@ -142,13 +154,28 @@ fn load_ini(path: &Path, text: &str, section: &str) -> Result<Option<Options>, D
     let Some(section) = sections.get(section) else {
         return Ok(None);
     };
-    let get = |key: &str| section.values.get(key).map(|(v, _)| v.as_str());
+    // python_files and testpaths/norecursedirs are "args" options: shell-split.
+    let get = |key: &str| match section.values.get(key) {
+        Some((value, line)) => args_split::split(value)
+            .map(Some)
+            .ok_or_else(|| unclosed_quote(path, *line, key)),
+        None => Ok(None),
+    };
     Ok(Some(Options {
-        // python_files and testpaths/norecursedirs are "args" options: shell-split.
-        python_files: get("python_files").map(split_args),
-        testpaths: get("testpaths").map(split_args),
-        norecursedirs: get("norecursedirs").map(split_args),
+        python_files: get("python_files")?,
+        testpaths: get("testpaths")?,
+        norecursedirs: get("norecursedirs")?,
     }))
+}
+
+/// pytest's `shlex.split` stops the run here too ("No closing quotation", exit 4); this says
+/// where.
+fn unclosed_quote(path: &Path, line: usize, key: &str) -> DiscoverError {
+    DiscoverError::Config {
+        path: path.to_path_buf(),
+        line,
+        message: format!("`{key}`: no closing quotation"),
+    }
 }
 
 /// `[tool:pytest]`; a plain `[pytest]` section there is an error in pytest, so it is here too.
@@ -167,10 +194,6 @@ fn load_setup_cfg(path: &Path, text: &str) -> Result<Option<Options>, DiscoverEr
         });
     }
     Ok(options)
-}
-
-fn split_args(value: &str) -> Vec<String> {
-    args_split::split(value).unwrap_or_else(|| value.split_whitespace().map(String::from).collect())
 }
 
 fn load_toml(path: &Path, text: &str, name: &str) -> Result<Option<Options>, DiscoverError> {
@@ -192,11 +215,20 @@ fn load_toml(path: &Path, text: &str, name: &str) -> Result<Option<Options>, Dis
     let Some(table) = table else {
         return Ok((name != "pyproject.toml").then(Options::default));
     };
-    let get = |key: &str| table.get(key).map(toml_list);
+    let get = |key: &str| match table.get(key).map(toml_list) {
+        Some(None) => {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map_or(1, |i| i + 1);
+            Err(unclosed_quote(path, line, key))
+        }
+        other => Ok(other.flatten()),
+    };
     Ok(Some(Options {
-        python_files: get("python_files"),
-        testpaths: get("testpaths"),
-        norecursedirs: get("norecursedirs"),
+        python_files: get("python_files")?,
+        testpaths: get("testpaths")?,
+        norecursedirs: get("norecursedirs")?,
     }))
 }
 
@@ -247,14 +279,17 @@ fn pytest_table(
     Ok(None)
 }
 
-fn toml_list(value: &toml::Value) -> Vec<String> {
+/// `None` for a string with an unclosed quote.
+fn toml_list(value: &toml::Value) -> Option<Vec<String>> {
     match value {
-        toml::Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
-            .collect(),
-        toml::Value::String(s) => split_args(s),
-        other => vec![other.to_string()],
+        toml::Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+                .collect(),
+        ),
+        toml::Value::String(s) => args_split::split(s),
+        other => Some(vec![other.to_string()]),
     }
 }
 

@@ -12,6 +12,8 @@ mod process_group;
 pub use process_group::kill_all_groups;
 mod results;
 mod wire;
+#[cfg(test)]
+mod wire_fuzz_tests;
 mod worker;
 
 use std::ffi::OsString;

@@ -237,9 +237,15 @@ impl<'a> Pool<'a> {
                 self.execution.usage_error = Some(message);
             }
             Message::Event(event) => slot.apply(event, worker, &options.rootdir, emit),
-            Message::BadLine(text) => emit(Event::Notice {
-                message: format!("worker {worker}: {text}"),
-            }),
+            Message::BadLine(text) => {
+                // Whatever wrote it most likely ran in the test in flight: name it.
+                let during = slot.in_flight.as_ref().map_or(String::new(), |(id, _)| {
+                    format!(" (running {})", crate::report::shown::shown_id(id))
+                });
+                emit(Event::Notice {
+                    message: format!("worker {worker}{during}: {text}"),
+                });
+            }
             Message::Eof => slot.eof = true,
             Message::Exited(status) => slot.exit = Some((status, Instant::now())),
         }

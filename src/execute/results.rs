@@ -67,7 +67,10 @@ pub fn from_phases(
             _ => {}
         }
     }
-    let duration = Duration::from_secs_f64(phases.iter().map(|p| p.duration.max(0.0)).sum());
+    // The plugin's numbers are pytest's, but a line a test forged could say anything: a
+    // duration `Duration` cannot hold (1e300, a sum that overflows) counts as none.
+    let seconds: f64 = phases.iter().map(|p| p.duration.max(0.0)).sum();
+    let duration = Duration::try_from_secs_f64(seconds).unwrap_or_default();
     TestResult {
         id,
         outcome,

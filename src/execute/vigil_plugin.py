@@ -16,6 +16,7 @@ missing capability, orders tests after the ones they depend on, and skips a test
 prerequisite did not pass -- pytest-dependency's semantics, across files.
 """
 
+import codecs
 import glob
 import hashlib
 import heapq
@@ -29,6 +30,38 @@ import sys
 import pytest
 
 _PROTOCOL = 1
+# Characters of node ids and paths per "collected" line (vigil drops lines over 32 MiB).
+_CHUNK_CHARS = 1 << 20
+
+
+def _surrogates(backslash):
+    """An encode error handler for the lone surrogates a Python str can hold: a byte of a file
+    name that was not UTF-8 (surrogateescape, U+DC80..U+DCFF) goes out as that byte, which
+    vigil reads as U+FFFD as it shows such a path itself; any other surrogate (a parametrize id
+    with pytest's escaping turned off) as the text `\\udXXX`, as pytest prints it."""
+    def handler(error):
+        out = bytearray()
+        for ch in error.object[error.start:error.end]:
+            cp = ord(ch)
+            if 0xDC80 <= cp <= 0xDCFF:
+                out.append(cp - 0xDC00)
+            else:
+                out += ("%su%04x" % (backslash, cp)).encode("ascii")
+        return bytes(out), error.end
+    return handler
+
+
+# Inside a JSON string the backslash itself must be escaped.
+codecs.register_error("vigil-wire", _surrogates("\\\\"))
+codecs.register_error("vigil-text", _surrogates("\\"))
+
+
+def _as_vigil_sees(text):
+    """The string vigil holds for `text` (a path or node id it sent or will receive), so the
+    two compare equal whatever bytes a file name has."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "vigil-text").decode("utf-8", "replace")
 
 
 class _Stream:
@@ -46,7 +79,7 @@ class _Stream:
     def emit(self, **event):
         if self.fd is None:
             return
-        data = (json.dumps(event, default=repr, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (json.dumps(event, default=repr, ensure_ascii=False) + "\n").encode("utf-8", "vigil-wire")
         view = memoryview(data)
         try:
             while view:
@@ -150,6 +183,7 @@ class _Partition:
         self.files = raw.get("files") or {}
 
     def owns(self, nodeid):
+        nodeid = _as_vigil_sees(nodeid)
         shard = self.tests.get(nodeid)
         if shard is None:
             shard = self.files.get(nodeid.split("::", 1)[0])
@@ -279,6 +313,7 @@ class VigilPlugin:
 
     def _owns(self, path):
         a = self.assignment
+        path = _as_vigil_sees(path)
         if a is None or path in a["mine"]:
             return True
         if path in a["others"]:
@@ -287,7 +322,7 @@ class VigilPlugin:
 
     def pytest_ignore_collect(self, collection_path, config):
         # Ignoring here (not deselecting later) means another worker's files are never imported.
-        path = str(collection_path)
+        path = _as_vigil_sees(str(collection_path))
         if self.assignment is None or path in self.assignment["mine"]:
             return None
         if path in self.assignment["others"]:
@@ -330,7 +365,7 @@ class VigilPlugin:
             path = item.path
             if path not in owns:
                 owns[path] = self._owns(str(path))
-            if not owns[path] or item.nodeid in a["exclude"]:
+            if not owns[path] or _as_vigil_sees(item.nodeid) in a["exclude"]:
                 drop.append(item)
             else:
                 keep.append(item)
@@ -367,6 +402,7 @@ class VigilPlugin:
     def pytest_collection_finish(self, session):
         # Batched: one line per chunk of items costs far less than one line per item.
         chunk = []
+        size = 0
         deps = getattr(self, "deps", None)
         for item in session.items:
             _, lineno, _ = item.location
@@ -379,9 +415,12 @@ class VigilPlugin:
             if deps is not None and item.nodeid in deps.prereqs:
                 entry["after"] = [name for name, _ in deps.prereqs[item.nodeid]]
             chunk.append(entry)
-            if len(chunk) == 500:
+            # Huge parametrize ids make a chunk big: keep each line far below vigil's limit.
+            size += len(item.nodeid) + len(entry["file"])
+            if len(chunk) == 500 or size > _CHUNK_CHARS:
                 self.stream.emit(ev="collected", items=chunk)
                 chunk = []
+                size = 0
         if chunk:
             self.stream.emit(ev="collected", items=chunk)
         self.stream.emit(ev="collection_done", count=len(session.items))

@@ -95,12 +95,61 @@ pub struct WireCrash {
     pub message: String,
 }
 
+/// How every line the plugin writes starts (`json.dumps` of a dict whose first key is `ev`).
+const EVENT_START: &str = "{\"ev\": ";
+
+/// Characters of a bad line quoted in its report.
+const EXCERPT: usize = 120;
+
 /// Parses one line; the error keeps the line's start so a bad line can be reported.
 pub fn parse(line: &str) -> Result<WireEvent, String> {
     serde_json::from_str(line).map_err(|e| {
-        let start: String = line.chars().take(120).collect();
-        format!("malformed event from the pytest plugin ({e}): {start}")
+        format!(
+            "malformed event from the pytest plugin ({e}): {}",
+            excerpt(line)
+        )
     })
+}
+
+/// Parses one line of the event pipe into what it holds, in order. A test that writes to the
+/// event fd without a newline glues its bytes to the front of the plugin's next line: that
+/// event is still read (from its `{"ev": ` on, which cannot occur inside a JSON string),
+/// after an error for the bytes before it, so the test it reports is not lost.
+pub fn parse_line(line: &str) -> Vec<Result<WireEvent, String>> {
+    let error = match parse(line) {
+        Ok(event) => return vec![Ok(event)],
+        Err(error) => error,
+    };
+    let Some(at) = line.rfind(EVENT_START).filter(|at| *at > 0) else {
+        return vec![Err(error)];
+    };
+    match parse(&line[at..]) {
+        Ok(event) => vec![
+            Err(format!(
+                "{at} bytes that are not an event came before the pytest plugin's next event \
+                 (something else wrote to its event fd): {}",
+                excerpt(&line[..at])
+            )),
+            Ok(event),
+        ],
+        Err(_) => vec![Err(error)],
+    }
+}
+
+/// The start of a bad line, control characters escaped so it prints as one harmless line.
+fn excerpt(line: &str) -> String {
+    let mut out = String::new();
+    for c in line.chars().take(EXCERPT) {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if line.chars().nth(EXCERPT).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -129,5 +178,18 @@ mod tests {
             .unwrap_err()
             .contains("malformed event"));
         assert!(parse("not json").is_err());
+    }
+
+    #[test]
+    fn an_event_glued_to_junk_is_still_read() {
+        let line = "junk\x1b[2J{\"ev\": \"test_start\", \"nodeid\": \"t.py::a\"}";
+        let parsed = parse_line(line);
+        let [Err(junk), Ok(WireEvent::TestStart { nodeid })] = &parsed[..] else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(nodeid, "t.py::a");
+        assert!(junk.contains("junk\\u{1b}[2J"), "{junk}");
+        assert_eq!(parse_line("{\"ev\": \"nope\"}").len(), 1);
+        assert_eq!(parse_line("x{\"ev\": \"nope\"}").len(), 1);
     }
 }

@@ -180,7 +180,7 @@ fn python_path(plugin_dir: &Path) -> OsString {
 
 fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: Sender<Envelope>) {
     std::thread::spawn(move || {
-        let send = |message| {
+        let mut send = |message| {
             tx.send(Envelope {
                 worker,
                 generation,
@@ -188,34 +188,49 @@ fn spawn_reader(pipe: std::io::PipeReader, worker: usize, generation: u32, tx: S
             })
             .is_ok()
         };
-        let mut reader = BufReader::with_capacity(1 << 16, pipe);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) if !line.ends_with(b"\n") && line.len() as u64 >= MAX_LINE => {
-                    skip_rest_of_line(&mut reader);
-                    if !send(Message::BadLine(format!(
-                        "an event line over {MAX_LINE} bytes was dropped"
-                    ))) {
-                        return;
-                    }
+        let reader = BufReader::with_capacity(1 << 16, pipe);
+        if read_events(reader, MAX_LINE, &mut send) {
+            send(Message::Eof);
+        }
+    });
+}
+
+/// Reads event lines until the end of `reader`, sending each event, or a bad line's report;
+/// a line over `max_line` bytes is skipped unread. False when `send` says the coordinator
+/// is gone.
+pub(super) fn read_events(
+    mut reader: impl BufRead,
+    max_line: u64,
+    send: &mut dyn FnMut(Message) -> bool,
+) -> bool {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(max_line).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return true,
+            Ok(_) if !line.ends_with(b"\n") && line.len() as u64 >= max_line => {
+                skip_rest_of_line(&mut reader);
+                let report = format!("an event line over {max_line} bytes was dropped");
+                if !send(Message::BadLine(report)) {
+                    return false;
                 }
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let message = match wire::parse(text.trim_end()) {
+            }
+            Ok(_) => {
+                // Bytes that are not UTF-8 (a file name Python holds with surrogateescape,
+                // junk a test wrote) read as U+FFFD, as vigil shows such paths everywhere.
+                let text = String::from_utf8_lossy(&line);
+                for parsed in wire::parse_line(text.trim_end()) {
+                    let message = match parsed {
                         Ok(event) => Message::Event(event),
                         Err(error) => Message::BadLine(error),
                     };
                     if !send(message) {
-                        return;
+                        return false;
                     }
                 }
             }
         }
-        send(Message::Eof);
-    });
+    }
 }
 
 fn skip_rest_of_line(reader: &mut impl BufRead) {

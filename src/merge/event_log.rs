@@ -32,6 +32,11 @@ pub fn read(path: &Path) -> Result<EventLog, MergeError> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(path, &text)
+}
+
+/// The log in `text`, read from `path` (named in errors).
+pub fn parse(path: &Path, text: &str) -> Result<EventLog, MergeError> {
     let at = |line: usize, message: String| MergeError::Line {
         path: path.to_path_buf(),
         line,
@@ -75,6 +80,10 @@ pub fn read(path: &Path) -> Result<EventLog, MergeError> {
         truncated,
     })
 }
+
+#[cfg(test)]
+#[path = "event_log_fuzz_tests.rs"]
+mod fuzz_tests;
 
 #[cfg(test)]
 mod tests {

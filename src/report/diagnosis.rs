@@ -112,7 +112,8 @@ fn block(out: &mut String, number: usize, group: &Group, view: GroupView) {
         );
     }
     for (i, member) in group.tests.iter().take(view.max_tests).enumerate() {
-        field(out, if i == 0 { "tests" } else { "" }, &member.test);
+        let label = if i == 0 { "tests" } else { "" };
+        field(out, label, &super::shown::shown_id(&member.test));
     }
     if group.tests.len() > view.max_tests {
         field(

@@ -12,6 +12,7 @@ use quick_junit::{
 
 use crate::events::{Event, Outcome, Phase, Problem, TestResult};
 
+use super::xml_text::{xml_safe, xml_safe_output};
 use super::{ReportError, Reporter};
 
 pub struct JunitReporter {
@@ -39,7 +40,7 @@ impl JunitReporter {
         let mut report = Report::new("vigil");
         let mut suites: Vec<TestSuite> = Vec::new();
         for result in &self.results {
-            let file = suite_name(&result.id);
+            let file = xml_safe(&suite_name(&result.id)).into_owned();
             let suite = match suites.iter().position(|s| s.name.as_str() == file) {
                 Some(i) => &mut suites[i],
                 None => {
@@ -162,15 +163,15 @@ fn test_case(result: &TestResult, earlier: &[TestResult]) -> TestCase {
     let (classname, name) = junit_names(&result.id);
     let mut status = status(result);
     status.add_reruns(earlier.iter().map(rerun));
-    let mut case = TestCase::new(name, status);
-    case.set_classname(classname);
+    let mut case = TestCase::new(xml_safe(&name), status);
+    case.set_classname(xml_safe(&classname));
     case.set_time(result.duration);
     let (out, err) = captured(result);
     if !out.is_empty() {
-        case.set_system_out(out);
+        case.set_system_out(xml_safe_output(&out));
     }
     if !err.is_empty() {
-        case.set_system_err(err);
+        case.set_system_err(xml_safe_output(&err));
     }
     // Testcase properties, as pytest's `record_property` writes them, so CI tools that read
     // JUnit can group failures the way `vigil diagnose` does.
@@ -181,7 +182,7 @@ fn test_case(result: &TestResult, earlier: &[TestResult]) -> TestCase {
             ("vigil.nature", diagnosis.nature.name().to_string()),
             ("vigil.confidence", format!("{:.2}", diagnosis.confidence)),
         ];
-        case.add_properties(properties.map(|(k, v)| Property::new(k, v)));
+        case.add_properties(properties.map(|(k, v)| Property::new(k, xml_safe(&v))));
     }
     case
 }
@@ -201,14 +202,16 @@ fn skipped(result: &TestResult) -> TestCaseStatus {
     let mut status = TestCaseStatus::skipped();
     let reason = result.skip.as_ref();
     let message = reason.map_or("", |r| r.message.as_str());
+    let message = xml_safe_output(message);
     if result.outcome == Outcome::XFailed {
         status.set_type("pytest.xfail");
         status.set_message(message);
     } else {
         status.set_type("pytest.skip");
-        status.set_message(message);
+        status.set_message(message.as_str());
         if let Some(loc) = reason.and_then(|r| r.location.as_ref()) {
-            status.set_description(format!("{}:{}: {message}", loc.path, loc.line.unwrap_or(0)));
+            let path = xml_safe(&loc.path);
+            status.set_description(format!("{path}:{}: {message}", loc.line.unwrap_or(0)));
         }
     }
     status
@@ -217,7 +220,7 @@ fn skipped(result: &TestResult) -> TestCaseStatus {
 fn non_success(kind: NonSuccessKind, result: &TestResult) -> TestCaseStatus {
     let mut status = TestCaseStatus::non_success(kind);
     if let Some(first) = result.problems.first() {
-        status.set_message(junit_message(first));
+        status.set_message(xml_safe_output(&junit_message(first)));
     }
     // A failed call plus a teardown error is one testcase: both tracebacks, in phase order.
     let description: Vec<&str> = result
@@ -225,7 +228,7 @@ fn non_success(kind: NonSuccessKind, result: &TestResult) -> TestCaseStatus {
         .iter()
         .map(|p| p.longrepr.as_str())
         .collect();
-    status.set_description(description.join("\n\n"));
+    status.set_description(xml_safe_output(&description.join("\n\n")));
     status
 }
 
@@ -238,8 +241,8 @@ fn rerun(attempt: &TestResult) -> TestRerun {
     let mut rerun = TestRerun::new(kind);
     rerun.set_time(attempt.duration);
     if let Some(first) = attempt.problems.first() {
-        rerun.set_message(junit_message(first));
-        rerun.set_description(first.longrepr.clone());
+        rerun.set_message(xml_safe_output(&junit_message(first)));
+        rerun.set_description(xml_safe_output(&first.longrepr));
     }
     rerun
 }

@@ -11,16 +11,20 @@ mod history_tables;
 pub mod html;
 pub mod json_lines;
 mod junit;
+#[cfg(test)]
+mod junit_fuzz_tests;
 pub mod notify;
 mod openmetrics;
 mod partition;
 mod plan;
 mod repo_paths;
+pub mod shown;
 mod step_summary;
 mod stress;
 mod summary;
 mod terminal;
 mod text_table;
+mod xml_text;
 
 pub use ci::{ci_reporters, Ci};
 pub use diagnosis::{render_groups, GroupView};

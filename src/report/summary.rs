@@ -10,6 +10,7 @@ use crate::diagnose::groups::Group;
 use crate::events::{Outcome, Tally, TestResult};
 
 use super::diagnosis::{render_groups, GroupView};
+use super::shown::{shown_id, shown_line};
 
 /// Most failure groups the summary shows (biggest first); `vigil diagnose` shows the rest.
 pub const SUMMARY_GROUPS: usize = 10;
@@ -39,7 +40,7 @@ pub fn render_summary(
     if !failures.is_empty() {
         banner(&mut out, "FAILURES", &red);
         for result in failures {
-            banner_with(&mut out, &result.id, '_', &red);
+            banner_with(&mut out, &shown_id(&result.id), '_', &red);
             for problem in &result.problems {
                 out.push_str(&clip_lines(&problem.longrepr, MAX_TRACE_LINES));
                 out.push_str("\n\n");
@@ -97,7 +98,7 @@ fn short_line(result: &TestResult) -> String {
         Outcome::TimedOut => "TIMEOUT",
         _ => "FAILED",
     };
-    let mut line = format!("{word} {}", result.id);
+    let mut line = format!("{word} {}", shown_id(&result.id));
     if let Some(problem) = result.problems.first() {
         if let Some(loc) = &problem.location {
             match loc.line {
@@ -108,7 +109,7 @@ fn short_line(result: &TestResult) -> String {
         let message = problem.message.lines().next().unwrap_or("");
         if !message.is_empty() {
             line.push_str(" - ");
-            line.push_str(message);
+            line.push_str(&shown_line(message));
         }
     }
     line

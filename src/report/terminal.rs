@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::events::{Event, Outcome, TestResult};
 
 use super::ci;
+use super::shown::{shown_id, shown_line};
 use super::summary::{render_summary, SUMMARY_GROUPS};
 use super::Reporter;
 use crate::diagnose::groups::{self, Group};
@@ -104,7 +105,7 @@ impl TerminalReporter {
             if result.attempt == 1 {
                 bar.inc(1);
             }
-            bar.set_message(result.id.clone());
+            bar.set_message(shown_id(&result.id).into_owned());
         }
         if result.attempt > 1 {
             // The retry's verdict replaces the failure reported before.
@@ -116,7 +117,7 @@ impl TerminalReporter {
             let secs = result.duration.as_secs_f64();
             // A skip says why, as pytest -rs does: "requires env X", "depends on Y, which failed".
             let why = match (&result.skip, result.outcome) {
-                (Some(skip), Outcome::Skipped) => format!(" - {}", skip.message),
+                (Some(skip), Outcome::Skipped) => format!(" - {}", shown_line(&skip.message)),
                 _ => String::new(),
             };
             let retry = match result.attempt {
@@ -124,7 +125,8 @@ impl TerminalReporter {
                 n if result.outcome.is_failure() => format!(" [attempt {n}]"),
                 n => format!(" [attempt {n}: flaky]"),
             };
-            self.line(format!("{word} {} ({secs:.2}s){retry}{why}", result.id));
+            let id = shown_id(&result.id);
+            self.line(format!("{word} {id} ({secs:.2}s){retry}{why}"));
         }
         if result.outcome.is_failure() {
             self.failures.push(result.clone());
@@ -184,7 +186,10 @@ impl Reporter for TerminalReporter {
                 id,
                 attempt,
                 reason,
-            } => self.line(format!("   RETRY {id} (attempt {attempt}: {reason})")),
+            } => {
+                let id = shown_id(id);
+                self.line(format!("   RETRY {id} (attempt {attempt}: {reason})"));
+            }
             Event::WorkerLost { worker, reason, .. } => {
                 self.line(format!("worker {worker}: {reason}"));
             }

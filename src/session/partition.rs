@@ -149,7 +149,8 @@ impl Shard {
         whole
             .map(String::as_str)
             .chain(split)
-            .map(|f| rootdir.join(f))
+            // Ids hold a non-UTF-8 file name lossily: the file to run is the one on disk.
+            .map(|f| crate::discover::lossy_path::on_disk(&rootdir.join(f)))
             .collect()
     }
 

@@ -80,7 +80,8 @@ pub fn resolve(
         .timeout
         .or(env_parse("VIGIL_TIMEOUT")?)
         .or(profile.timeout);
-    if let Some(t) = timeout.filter(|t| !t.is_finite() || *t <= 0.0) {
+    // The config's own check caps it at a year; `--timeout 1e300` would overflow `Duration`.
+    if let Some(t) = timeout.filter(|t| *t <= 0.0 || Duration::try_from_secs_f64(*t).is_err()) {
         return Err(RequestError::Timeout(t));
     }
     let mut pytest_args: Vec<OsString> = profile.pytest_args.iter().map(OsString::from).collect();

@@ -159,7 +159,7 @@ fn run_pass(
     // They are made absolute: pytest reads command-line ids from its cwd, not the rootdir.
     pass_options.pytest_args = python
         .iter()
-        .map(|id| OsString::from(absolute_id(id, &options.rootdir)))
+        .map(|id| absolute_id(id, &options.rootdir))
         .collect();
     pass_options
         .pytest_args
@@ -185,12 +185,17 @@ fn run_pass(
     )?)
 }
 
-/// `tests/t.py::test_a[x]` → `/root/tests/t.py::test_a[x]`.
-fn absolute_id(id: &str, rootdir: &std::path::Path) -> String {
-    match id.split_once("::") {
-        Some((file, rest)) => format!("{}::{rest}", rootdir.join(file).display()),
-        None => rootdir.join(id).display().to_string(),
+/// `tests/t.py::test_a[x]` → `/root/tests/t.py::test_a[x]`, with the file's real name when it
+/// is not UTF-8 (the id holds U+FFFD for its bytes).
+fn absolute_id(id: &str, rootdir: &std::path::Path) -> OsString {
+    let (file, rest) = id
+        .split_once("::")
+        .map_or((id, None), |(f, r)| (f, Some(r)));
+    let mut arg = crate::discover::lossy_path::on_disk(&rootdir.join(file)).into_os_string();
+    if let Some(rest) = rest {
+        arg.push(format!("::{rest}"));
     }
+    arg
 }
 
 /// The files of `ids` (absolute), dealt round-robin into at most `jobs` batches.

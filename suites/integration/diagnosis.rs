@@ -214,9 +214,11 @@ fn bad_rule() -> TestResult {
     let run = support::vigil(dir.path(), &["run"])?;
     exited(&run, 4)?;
     let out = support::text(&run);
+    // The pattern's own line and column, with its dotted key.
     check(
-        out.contains("vigil.toml:1:")
-            && out.contains("rule `broken`: `message` is not a valid regex"),
+        out.contains(
+            "vigil.toml:3:11: `diagnose.rules.message`: \"unclosed (group\" is not a valid regex",
+        ),
         || format!("the error names the file, line and rule:\n{out}"),
     )
 }

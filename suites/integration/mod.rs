@@ -1,5 +1,6 @@
 //! Integration tier: vigil driving real pytest processes on the fixture projects.
 
+mod bad_input;
 mod diagnosis;
 mod fidelity;
 mod history;
@@ -27,5 +28,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(retries::trials());
     trials.extend(verify::trials());
     trials.extend(stress::trials());
+    trials.extend(bad_input::trials());
     trials
 }
