@@ -465,6 +465,17 @@ impl Slot {
                     nodeid, &reason, rootdir, worker,
                 )));
             }
+            WireEvent::TestStart { nodeid } | WireEvent::TestDone { nodeid, .. }
+                if self.forged(&nodeid).is_some() =>
+            {
+                let why = self.forged(&nodeid).unwrap_or_default();
+                emit(Event::Notice {
+                    message: format!(
+                        "worker {worker}: an event for {nodeid} was ignored: {why} (something \
+                         other than vigil's plugin wrote to its event fd)"
+                    ),
+                });
+            }
             WireEvent::TestStart { nodeid } => {
                 self.in_flight = Some((nodeid.clone(), Instant::now()));
                 emit(Event::TestStarted { id: nodeid, worker });
@@ -493,6 +504,19 @@ impl Slot {
             }),
             // The pool sees this one first (it ends the run); nothing is left for the slot.
             WireEvent::UsageError { .. } => {}
+        }
+    }
+
+    /// Why an event about `nodeid` cannot be the plugin's: the plugin reports only tests this
+    /// worker collected, each once. A test writing to the event fd could otherwise add a
+    /// result for a test that does not exist, or overwrite one that does.
+    fn forged(&self, nodeid: &str) -> Option<&'static str> {
+        if self.finished.contains(nodeid) {
+            Some("that test already has its result")
+        } else if !self.collected.contains_key(nodeid) {
+            Some("this worker collected no such test")
+        } else {
+            None
         }
     }
 

@@ -263,6 +263,7 @@ fn expected() -> BTreeMap<String, &'static str> {
         "test_invalid_utf8",
         "test_no_newline",
         "test_huge_line",
+        "test_forges_results",
         "test_after_the_cut",
     ];
     for name in wire {
@@ -376,6 +377,14 @@ fn check_notices(said: &str) -> TestResult {
         (running("test_no_newline"), "22 bytes that are not an event"),
         (running("test_huge_line"), "xxxxxxxx…"),
         (running("test_cut_off"), "{\"ev\": \"test_do"),
+        (
+            "an event for tests/test_wire.py::test_not_json was ignored".to_string(),
+            "that test already has its result",
+        ),
+        (
+            "an event for tests/test_wire.py::test_ghost was ignored".to_string(),
+            "this worker collected no such test",
+        ),
     ];
     let notices: Vec<&str> = said
         .lines()
