@@ -4,11 +4,12 @@
 //! run completes, nothing it started survives, and vigil's own memory stays small.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use libtest_mimic::Trial;
 
+use crate::support::guarded_child::{output_to_files, wait_guarded};
 use crate::support::process_scan::{processes_marked, PeakMemory};
 use crate::support::{self, check, TestResult};
 
@@ -72,21 +73,20 @@ fn expected() -> BTreeMap<String, &'static str> {
 fn hostile_run() -> TestResult {
     let dir = support::fixture("hostile")?;
     let mark = format!("vigil-hostile-{}", std::process::id());
-    let child = Command::new(support::vigil_bin())
+    let mut command = Command::new(support::vigil_bin());
+    command
         .current_dir(dir.path())
         .env("VIGIL_PYTHON", support::python()?)
         .env("HOSTILE_MARK", &mark)
         .args(["run", "-j", "2", "--timeout", "2", "--junit", "junit.xml"])
         .args(["--json", "events.jsonl", "--capture-spool", "spool"])
-        .args(["--", "-p", "no:cacheprovider"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .args(["--", "-p", "no:cacheprovider"]);
+    output_to_files(&mut command, dir.path())?;
+    let child = command.spawn()?;
     let memory = PeakMemory::watch(child.id());
-    let output = wait_guarded(child)?;
+    let (code, text) = wait_guarded(dir.path(), child, Duration::from_secs(180))?;
     let peak = memory.mib();
-    let text = support::text(&output);
-    support::exited(&output, 1)?;
+    check(code == 1, || format!("vigil exited {code}, want 1\n{text}"))?;
     let outcomes = outcomes(&dir.path().join("events.jsonl"))?;
     check(outcomes == expected(), || {
         format!("outcomes: {outcomes:#?}\n{text}")
@@ -137,21 +137,6 @@ fn spooled(dir: &std::path::Path, junit: &str) -> TestResult {
             path.display()
         )
     })
-}
-
-/// Waits for vigil; a guard turns a hang (the failure this is about) into an error.
-fn wait_guarded(
-    mut child: std::process::Child,
-) -> Result<std::process::Output, libtest_mimic::Failed> {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while child.try_wait()?.is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return Err("vigil did not finish the hostile run within 180 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(child.wait_with_output()?)
 }
 
 /// Test id → outcome from the event log; a test with two results is an error.

@@ -3,13 +3,13 @@
 //! database passes `PRAGMA integrity_check` and holds only whole runs, the snapshot store
 //! verifies, no worker is left running, and the next run works.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
+use crate::support::guarded_child::output_to_files;
 use crate::support::process_scan::survivors;
 use crate::support::random_moments::Moments;
 use crate::support::{self, check, history_db, TestResult};
@@ -133,16 +133,16 @@ fn run_killed_after(
     delay: Option<Duration>,
 ) -> Result<(Option<i32>, String), Failed> {
     let state = tempfile::tempdir()?;
-    let mut child = Command::new(support::vigil_bin())
+    let mut command = Command::new(support::vigil_bin());
+    command
         .current_dir(dir)
         .env("VIGIL_PYTHON", python)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("RETRY_STATE_DIR", state.path())
         .env("TRIAL_MARK", mark)
-        .args(["run", "-j", "1", "--", "-p", "no:cacheprovider"])
-        .stdout(Stdio::from(File::create(dir.join("vigil.out"))?))
-        .stderr(Stdio::from(File::create(dir.join("vigil.err"))?))
-        .spawn()?;
+        .args(["run", "-j", "1", "--", "-p", "no:cacheprovider"]);
+    output_to_files(&mut command, dir)?;
+    let mut child = command.spawn()?;
     if let Some(delay) = delay {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL; an error means it had already exited

@@ -6,11 +6,12 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
+use crate::support::guarded_child::{output_to_files, wait_guarded};
 use crate::support::process_scan::survivors;
 use crate::support::random_moments::Moments;
 use crate::support::{self, check, history_db, TestResult};
@@ -131,7 +132,7 @@ const CALIBRATION: Aim = Aim {
 fn calibrate(python: &Path) -> Result<Duration, Failed> {
     let dir = support::fixture("interrupts")?;
     let started = Instant::now();
-    let (code, text) = wait(
+    let (code, text) = wait_guarded(
         dir.path(),
         start(dir.path(), python, "calibration", CALIBRATION)?,
         GUARD,
@@ -144,56 +145,32 @@ fn calibrate(python: &Path) -> Result<Duration, Failed> {
 
 /// vigil on `dir`, with the trial's mark in its environment and reports in `dir`.
 fn start(dir: &Path, python: &Path, mark: &str, aim: Aim) -> Result<Child, Failed> {
+    let mut command = vigil_in(dir, python, mark)?;
+    command
+        .env("QUICK_TESTS", aim.quick_tests)
+        .args(["run", "-j", aim.jobs, "--junit", "junit.xml"])
+        .args(["--json", "events.jsonl", "--", "-p", "no:cacheprovider"]);
+    Ok(command.spawn()?)
+}
+
+/// `vigil` in `dir` as every trial starts it: the fixture's signal directory, the mark that
+/// finds its processes, output to files in `dir` (a pipe nobody reads could block it).
+fn vigil_in(dir: &Path, python: &Path, mark: &str) -> Result<Command, Failed> {
     std::fs::create_dir_all(dir.join("sig"))?;
-    Ok(Command::new(support::vigil_bin())
+    let mut command = Command::new(support::vigil_bin());
+    command
         .current_dir(dir)
         .env("VIGIL_PYTHON", python)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("SIGNAL_DIR", dir.join("sig"))
-        .env("TRIAL_MARK", mark)
-        .env("QUICK_TESTS", aim.quick_tests)
-        .args([
-            "run",
-            "-j",
-            aim.jobs,
-            "--junit",
-            "junit.xml",
-            "--json",
-            "events.jsonl",
-        ])
-        .args(["--", "-p", "no:cacheprovider"])
-        .stdout(Stdio::from(File::create(dir.join("vigil.out"))?))
-        .stderr(Stdio::from(File::create(dir.join("vigil.err"))?))
-        .spawn()?)
+        .env("TRIAL_MARK", mark);
+    output_to_files(&mut command, dir)?;
+    Ok(command)
 }
 
 fn send(child: &Child, signal: i32) {
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, signal) };
-}
-
-/// Waits for vigil (its output went to files in `dir`); a guard turns a hang into an error.
-fn wait(dir: &Path, mut child: Child, guard: Duration) -> Result<(i32, String), Failed> {
-    let deadline = Instant::now() + guard;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return Err(format!("vigil did not stop within {guard:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let text = ["vigil.out", "vigil.err"]
-        .iter()
-        .map(|name| std::fs::read_to_string(dir.join(name)).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let code = status
-        .code()
-        .ok_or_else(|| format!("vigil was killed by its signal: {status}\n{text}"))?;
-    Ok((code, text))
 }
 
 /// When a trial's signal goes: `delay` after the event log first shows `after` (or after the
@@ -296,7 +273,7 @@ fn one_signal(python: &Path, signal: i32, aim: Aim) -> Result<Phase, Failed> {
     let mut child = start(dir.path(), python, &mark, aim)?;
     aim.wait(&dir.path().join("events.jsonl"), &mut child)?;
     send(&child, signal);
-    let (code, text) = wait(dir.path(), child, GUARD)?;
+    let (code, text) = wait_guarded(dir.path(), child, GUARD)?;
     let log = EventLog::read(&dir.path().join("events.jsonl"))?;
     let left = survivors(&mark);
     check(left.is_empty(), || format!("processes survived: {left:?}"))?;
@@ -389,7 +366,7 @@ fn second_interrupt() -> TestResult {
         send(&child, libc::SIGINT);
         std::thread::sleep(Duration::from_millis(100 + 100 * trial as u64));
         send(&child, libc::SIGINT);
-        let (code, text) = wait(dir.path(), child, GUARD)?;
+        let (code, text) = wait_guarded(dir.path(), child, GUARD)?;
         check(code == 2 && text.contains("interrupted again"), || {
             format!("trial {trial}: exit {code}\n{text}")
         })?;
@@ -413,24 +390,13 @@ fn second_interrupt() -> TestResult {
 }
 
 fn start_stubborn(dir: &Path, python: &Path, mark: &str) -> Result<Child, Failed> {
-    std::fs::create_dir_all(dir.join("sig"))?;
-    Ok(Command::new(support::vigil_bin())
-        .current_dir(dir)
-        .env("VIGIL_PYTHON", python)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("SIGNAL_DIR", dir.join("sig"))
-        .env("TRIAL_MARK", mark)
+    let mut command = vigil_in(dir, python, mark)?;
+    command
         .env("INTERRUPTS_STUBBORN", "1")
-        .args([
-            "run",
-            "--junit",
-            "junit.xml",
-            "tests/test_waits.py::test_ignores_interrupts",
-        ])
-        .args(["--", "-p", "no:cacheprovider"])
-        .stdout(Stdio::from(File::create(dir.join("vigil.out"))?))
-        .stderr(Stdio::from(File::create(dir.join("vigil.err"))?))
-        .spawn()?)
+        .args(["run", "--junit", "junit.xml"])
+        .args(["tests/test_waits.py::test_ignores_interrupts"])
+        .args(["--", "-p", "no:cacheprovider"]);
+    Ok(command.spawn()?)
 }
 
 /// Waits until the test has written `path` (it is running), or vigil has ended.

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use libtest_mimic::Failed;
 
 pub mod chromium;
+pub mod guarded_child;
 pub mod history_db;
 mod interrupt;
 pub mod process_scan;
