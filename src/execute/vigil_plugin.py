@@ -38,7 +38,7 @@ def _surrogates(backslash):
     """An encode error handler for the lone surrogates a Python str can hold: a byte of a file
     name that was not UTF-8 (surrogateescape, U+DC80..U+DCFF) goes out as that byte, which
     vigil reads as U+FFFD as it shows such a path itself; any other surrogate (a parametrize id
-    with pytest's escaping turned off) as text like `\\udc80`, as pytest prints it."""
+    with pytest's escaping turned off) as text like `\\ud800`, as pytest prints it."""
     def handler(error):
         out = bytearray()
         for ch in error.object[error.start:error.end]:
