@@ -437,6 +437,17 @@ impl Slot {
         rootdir: &Path,
         emit: &mut dyn FnMut(Event),
     ) {
+        if let WireEvent::TestStart { nodeid } | WireEvent::TestDone { nodeid, .. } = &event {
+            if let Some(why) = self.forged(nodeid) {
+                emit(Event::Notice {
+                    message: format!(
+                        "worker {worker}: an event for {nodeid} was ignored: {why} (something \
+                         other than vigil's plugin wrote to its event fd)"
+                    ),
+                });
+                return;
+            }
+        }
         match event {
             WireEvent::Hello { .. } => self.hello = true,
             WireEvent::Collected { items } => {
@@ -464,17 +475,6 @@ impl Slot {
                 emit(Event::TestFinished(results::collect_skip(
                     nodeid, &reason, rootdir, worker,
                 )));
-            }
-            WireEvent::TestStart { nodeid } | WireEvent::TestDone { nodeid, .. }
-                if self.forged(&nodeid).is_some() =>
-            {
-                let why = self.forged(&nodeid).unwrap_or_default();
-                emit(Event::Notice {
-                    message: format!(
-                        "worker {worker}: an event for {nodeid} was ignored: {why} (something \
-                         other than vigil's plugin wrote to its event fd)"
-                    ),
-                });
             }
             WireEvent::TestStart { nodeid } => {
                 self.in_flight = Some((nodeid.clone(), Instant::now()));
