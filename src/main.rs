@@ -80,6 +80,17 @@ enum Command {
 }
 
 impl Command {
+    /// Commands that change nothing (no run, no history or snapshot write): safe to end at any
+    /// point, so a closed stdout may end them.
+    fn only_reads(&self) -> bool {
+        match self {
+            Command::List(_) | Command::Plan(_) | Command::Trends(_) => true,
+            Command::History(args) => args.only_reads(),
+            Command::Diagnose(args) => args.only_reads(),
+            _ => false,
+        }
+    }
+
     /// The test selection of the commands that run or list tests.
     fn selection_mut(&mut self) -> Option<&mut Selection> {
         match self {
@@ -264,6 +275,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     let loaded = config::load(&invocation_dir).map_err(usage)?;
     let history = cli.history;
     let mut command = cli.command;
+    if command.only_reads() {
+        cli::signals::die_quietly_when_stdout_closes();
+    }
     if let Some(selection) = command.selection_mut() {
         if (selection.changed || selection.since.is_some())
             && !cli::changed::narrow(

@@ -50,6 +50,13 @@ pub struct DiagnoseArgs {
     commit: Option<String>,
 }
 
+impl DiagnoseArgs {
+    /// Showing a diagnosis; `--fixed` records a note.
+    pub fn only_reads(&self) -> bool {
+        self.fixed.is_none()
+    }
+}
+
 /// What `--format json` prints.
 #[derive(Serialize)]
 struct Report<'a> {

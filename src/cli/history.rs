@@ -47,6 +47,13 @@ pub struct HistoryArgs {
     format: String,
 }
 
+impl HistoryArgs {
+    /// Listing runs or a test's timeline; prune, import and export are actions.
+    pub fn only_reads(&self) -> bool {
+        self.action.is_none()
+    }
+}
+
 #[derive(Subcommand)]
 pub enum HistoryAction {
     /// Delete runs beyond the retention limits (default: `[history] keep_runs/keep_days`).

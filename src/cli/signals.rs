@@ -1,6 +1,7 @@
 //! Ctrl-C and SIGTERM for the commands that run tests. The first asks the run to stop: workers
 //! get SIGINT, a grace period, then SIGKILL, and the reports are still written. The second
-//! stops at once: every test process and descendant is killed and vigil exits 2.
+//! stops at once: every test process and descendant is killed and vigil exits 2. And SIGPIPE
+//! for the commands that only read: `vigil list | head` ends as `git log | head` does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -60,4 +61,13 @@ fn stop_now() -> ! {
     // SAFETY: _exit ends the process without running destructors or atexit handlers, which
     // could block on locks the interrupted main thread holds.
     unsafe { libc::_exit(ExitCode::Interrupted.code()) }
+}
+
+/// For a command that only reads and prints: a reader that closed the pipe (`| head`) ends
+/// vigil by SIGPIPE, silently, as it ends `cat` or `git log`. Rust ignores SIGPIPE, so
+/// without this the next `println!` panics on the broken pipe. Commands that run tests or
+/// write keep ignoring it: they finish their run, history and reports with stdout gone.
+pub fn die_quietly_when_stdout_closes() {
+    // SAFETY: restores the default disposition of one signal before any thread is started.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }

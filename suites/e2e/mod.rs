@@ -3,6 +3,7 @@
 mod changed_cli;
 mod ci_output;
 mod cli;
+mod closed_stdout;
 mod history_exchange_cli;
 mod html_report;
 mod html_safety;
@@ -35,5 +36,6 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(history_exchange_cli::trials());
     trials.extend(secrets::trials());
     trials.extend(html_safety::trials());
+    trials.extend(closed_stdout::trials());
     trials
 }
