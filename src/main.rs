@@ -246,17 +246,8 @@ fn main() {
 /// Kills what the tests started and left running (daemons, grandchildren in sessions of their
 /// own), and says so: a test that leaks processes is worth knowing about.
 fn kill_leftovers() {
-    let leftovers = descendants::kill_all();
-    if leftovers.is_empty() {
-        return;
-    }
-    eprintln!(
-        "vigil: killed {} process{} the tests left running:",
-        leftovers.len(),
-        if leftovers.len() == 1 { "" } else { "es" }
-    );
-    for leftover in leftovers {
-        eprintln!("    pid {} {}", leftover.pid, leftover.command);
+    if let Some(said) = descendants::kill_leftovers() {
+        eprintln!("vigil: {said}");
     }
 }
 

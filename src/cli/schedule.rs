@@ -108,6 +108,9 @@ impl Ticks {
                 }
             }
             let code = self.run_once(cancel);
+            // A schedule runs for days: what one run's tests leave running (a server on a
+            // port, a daemon) must not outlive it into the next.
+            crate::kill_leftovers();
             done += 1;
             if cancel.load(Ordering::SeqCst) {
                 return if code == ExitCode::Interrupted {

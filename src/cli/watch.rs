@@ -62,6 +62,8 @@ pub fn watch(
     let options = Options {
         debounce: args.debounce.map(Duration::from_millis),
         initial_run: !args.no_initial_run,
+        // main made vigil the reaper of what tests abandon.
+        kill_leftovers: true,
     };
     watch::watch(resolved, loaded, options, stop).map_err(|e| (e.exit_code(), e.into()))?;
     Ok(ExitCode::Ok)

@@ -52,6 +52,24 @@ pub fn kill_all() -> Vec<Leftover> {
     }
 }
 
+/// [`kill_all`], and what a user is told of it: `killed 2 processes the tests left running:`
+/// then a `    pid N command` line each; `None` when nothing was left.
+pub fn kill_leftovers() -> Option<String> {
+    let leftovers = kill_all();
+    if leftovers.is_empty() {
+        return None;
+    }
+    let s = if leftovers.len() == 1 { "" } else { "es" };
+    let mut said = format!(
+        "killed {} process{s} the tests left running:",
+        leftovers.len()
+    );
+    for leftover in leftovers {
+        said.push_str(&format!("\n    pid {} {}", leftover.pid, leftover.command));
+    }
+    Some(said)
+}
+
 /// SIGKILLs every descendant at once — children, their children, whatever session they are
 /// in — found in one pass over /proc before anything is killed, and returns without waiting:
 /// for leaving right now (a second Ctrl-C), where reaping would give the main thread time to

@@ -49,6 +49,9 @@ pub struct Options {
     pub debounce: Option<Duration>,
     /// Run every test once before waiting for changes (off with `--no-initial-run`).
     pub initial_run: bool,
+    /// Kill what each run's tests left running when it ends. Only for a process that has
+    /// adopted its orphans (the `vigil` binary): it kills every child of this process.
+    pub kill_leftovers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,7 @@ pub fn watch(
             .or(table.debounce_ms.map(Duration::from_millis))
             .unwrap_or(DEFAULT_DEBOUNCE),
         initial_run: options.initial_run,
+        kill_leftovers: options.kill_leftovers,
         config: loaded.file.clone(),
         base: request,
         junit,

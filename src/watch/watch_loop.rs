@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::affected::{Before, Change, Selection, Selector};
 use crate::discover;
+use crate::execute::descendants;
 use crate::session::RunRequest;
 
 use super::debounce::Debouncer;
@@ -46,6 +47,8 @@ pub struct Setup {
     pub rootdir: PathBuf,
     pub debounce: Duration,
     pub initial_run: bool,
+    /// See [`super::Options::kill_leftovers`].
+    pub kill_leftovers: bool,
     /// vigil's config file: read once, when watching starts.
     pub config: Option<PathBuf>,
 }
@@ -385,6 +388,12 @@ impl WatchLoop {
         };
         // The thread has sent its last message; joining only reaps it.
         let _ = handle.join();
+        // Before the next run: a server a test left on its port would fail that one.
+        if self.setup.kill_leftovers {
+            if let Some(said) = descendants::kill_leftovers() {
+                self.screen.say(&said);
+            }
+        }
         self.update_failing(&scope, &first_pass, &finished);
         self.last = Some(finished);
         self.show_finished();

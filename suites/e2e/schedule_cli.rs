@@ -1,6 +1,7 @@
 //! `vigil schedule` as a user types it: two runs a second apart land as two runs in history
 //! with the next-run line between them; a bad `--cron` or a zero `--every` is a usage error
-//! (exit 4) naming what was wrong; Ctrl-C while waiting ends it at once with exit 0.
+//! (exit 4) naming what was wrong; Ctrl-C while waiting ends it at once with exit 0; what a
+//! run's tests leave running is killed while the schedule waits for the next one.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
+use crate::support::process_scan::{processes_marked, write_leaky_test};
 use crate::support::{self, check, TestResult};
 
 pub fn trials() -> Vec<Trial> {
@@ -18,6 +20,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "schedule::sigint_while_waiting_exits_0",
             sigint_while_waiting,
+        ),
+        Trial::test(
+            "schedule::leftovers_are_killed_before_the_wait",
+            leftovers_killed,
         ),
     ]
 }
@@ -98,24 +104,7 @@ fn zero_every() -> TestResult {
 /// having run nothing.
 fn sigint_while_waiting() -> TestResult {
     let dir = support::fixture("passing")?;
-    let mut child = Command::new(support::vigil_bin())
-        .current_dir(dir.path())
-        .env("VIGIL_PYTHON", support::python()?)
-        .env("NO_COLOR", "1")
-        .args(["schedule", "--every", "1h"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut seen = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with("vigil schedule: next run at ") {
-            break;
-        }
-    }
+    let (mut child, seen) = until_waiting(dir.path(), &[], Stdio::null())?;
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_at_most(&mut child, Duration::from_secs(30))?;
@@ -129,6 +118,57 @@ fn sigint_while_waiting() -> TestResult {
         format!("the next-run line does not say an hour:\n{seen}")
     })?;
     no_runs(dir.path())
+}
+
+/// `vigil schedule --every 1h` (and `extra`) in `dir`, read until it says when its next run
+/// is: it is waiting. Returns it and what it printed.
+fn until_waiting(
+    dir: &std::path::Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> Result<(std::process::Child, String), Failed> {
+    let mut child = Command::new(support::vigil_bin())
+        .current_dir(dir)
+        .env("VIGIL_PYTHON", support::python()?)
+        .env("NO_COLOR", "1")
+        .args(["schedule", "--every", "1h"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut seen = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("vigil schedule: next run at ") {
+            break;
+        }
+    }
+    Ok((child, seen))
+}
+
+/// A test starts a sleeper in a session of its own: once the first run has ended and the
+/// schedule waits an hour for the next, the sleeper is gone, and vigil said it killed it.
+fn leftovers_killed() -> TestResult {
+    let dir = support::fixture("passing")?;
+    let mark = format!("vigil-schedule-leftover-{}", std::process::id());
+    write_leaky_test(dir.path(), &mark)?;
+    let stderr = std::fs::File::create(dir.path().join("stderr.txt"))?;
+    let (mut child, seen) = until_waiting(dir.path(), &["--now"], Stdio::from(stderr))?;
+    let left = processes_marked(&mark);
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    wait_at_most(&mut child, Duration::from_secs(30))?;
+    let said = std::fs::read_to_string(dir.path().join("stderr.txt"))?;
+    check(left.is_empty(), || {
+        format!("still running while the schedule waits: {left:?}\n{seen}{said}")
+    })?;
+    check(
+        said.contains("vigil: killed 1 process the tests left running:") && said.contains(&mark),
+        || format!("the leftover was not named:\n{seen}{said}"),
+    )
 }
 
 fn wait_at_most(

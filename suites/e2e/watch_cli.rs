@@ -1,7 +1,8 @@
 //! `vigil watch` driven through pipes as a script would drive it: a saved file starts a run
 //! (its `vigil watch:` lines show it start and end), keys come as lines on stdin, `q` exits 0,
-//! the runs land in history under the `watch` profile, and a change during a long test cancels
-//! that run without leaving its worker behind.
+//! the runs land in history under the `watch` profile, a change during a long test cancels
+//! that run without leaving its worker behind, and what a run's tests leave running is killed
+//! when it ends.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
+use crate::support::process_scan::{processes_marked, write_leaky_test};
 use crate::support::{self, check, TestResult};
 
 /// Generous: a loaded machine starts pytest slowly, and no trial asserts on time.
@@ -21,6 +23,10 @@ pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test("watch::reruns_on_save_and_records_history", reruns_on_save),
         Trial::test("watch::a_change_cancels_a_long_run", cancels_long_run),
+        Trial::test(
+            "watch::leftovers_are_killed_when_a_run_ends",
+            leftovers_killed,
+        ),
     ]
 }
 
@@ -266,4 +272,30 @@ fn alive(pid: i32) -> bool {
         .next()
         .and_then(|rest| rest.split_whitespace().next());
     matches!(state, Some(s) if s != "Z" && s != "X")
+}
+
+/// A test starts a sleeper in a session of its own: when the run's `finished:` line is out,
+/// the sleeper is gone (not only once watching ends), and vigil said it killed it.
+fn leftovers_killed() -> TestResult {
+    let dir = support::fixture("watch")?;
+    let mark = format!("vigil-watch-leftover-{}", std::process::id());
+    write_leaky_test(dir.path(), &mark)?;
+    let mut watch = Watched::start(dir.path(), &[])?;
+    let (_, line) = watch.wait_for(0, "vigil watch: finished:")?;
+    let left = processes_marked(&mark);
+    check(line.contains("5 passed"), || watch.output())?;
+    check(left.is_empty(), || {
+        format!("still running after the run: {left:?}\n{}", watch.output())
+    })?;
+    let said = watch.output();
+    check(
+        said.contains("vigil watch: killed 1 process the tests left running:")
+            && said.contains(&mark),
+        || format!("the leftover was not named:\n{said}"),
+    )?;
+    watch.send("q\n")?;
+    let status = watch.wait_exit()?;
+    check(status.code() == Some(0), || {
+        format!("exit {:?}\n{}", status.code(), watch.output())
+    })
 }

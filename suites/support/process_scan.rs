@@ -7,6 +7,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Writes `tests/test_leaves_a_sleeper.py` in `dir`: a passing test that starts a process in
+/// a session of its own (out of its worker's group, as a test server might) and returns
+/// without stopping it. `mark` is on the sleeper's command line, for [`processes_marked`].
+pub fn write_leaky_test(dir: &Path, mark: &str) -> std::io::Result<()> {
+    let test = format!(
+        r#"import subprocess, sys
+
+
+def test_leaves_a_sleeper():
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)", "{mark}"]
+    subprocess.Popen(sleeper, start_new_session=True)
+"#
+    );
+    std::fs::write(dir.join("tests/test_leaves_a_sleeper.py"), test)
+}
+
 /// Processes whose working directory is inside `dir` (pytest workers run there).
 pub fn processes_in(dir: &Path) -> Vec<String> {
     scan(|pid| std::fs::read_link(pid.join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)))
