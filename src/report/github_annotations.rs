@@ -11,6 +11,7 @@ use crate::events::{Event, Location, TestResult};
 
 use super::final_results::{clip, first_line, FinalResults};
 use super::repo_paths::{failure_place, RepoPaths};
+use super::shown::{shown_id, shown_text};
 use super::{ReportError, Reporter};
 
 /// Most annotations written: GitHub keeps 50 per job (and shows 10 errors and 10 warnings per
@@ -113,7 +114,7 @@ fn ordered(failing: &[TestResult]) -> Vec<&TestResult> {
 
 /// `::error file=tests/t.py,line=7,title=tests/t.py::test_a failed (assertion)::message`
 fn error(result: &TestResult, paths: &RepoPaths) -> String {
-    let mut title = format!("{} {}", result.id, result.outcome.label());
+    let mut title = format!("{} {}", shown_id(&result.id), result.outcome.label());
     if let Some(d) = &result.diagnosis {
         title.push_str(&format!(" ({})", d.category.name()));
     }
@@ -126,7 +127,7 @@ fn error(result: &TestResult, paths: &RepoPaths) -> String {
 
 /// `::warning ...` for a test that passed on attempt N, where its first failure was.
 fn flaky_line(last: &TestResult, first: &TestResult, paths: &RepoPaths) -> String {
-    let mut title = format!("{} flaky", last.id);
+    let mut title = format!("{} flaky", shown_id(&last.id));
     if let Some(d) = &first.diagnosis {
         title.push_str(&format!(" ({})", d.category.name()));
     }
@@ -155,7 +156,7 @@ fn command(level: &str, place: Option<Location>, title: &str, message: &str) -> 
     format!(
         "::{level} {}::{}",
         properties.join(","),
-        escape_data(&clip(message, MESSAGE_CHARS))
+        escape_data(&shown_text(&clip(message, MESSAGE_CHARS)))
     )
 }
 
@@ -233,6 +234,38 @@ mod tests {
             "::error title=tests/t.py%3A%3Atest_0 failed::failed"
         );
         assert!(lines[MAX_ANNOTATIONS].starts_with("::notice title=vigil::7 more annotations"));
+    }
+
+    /// A parametrize id can hold any character and be 100 KB long; a test can print ESC.
+    #[test]
+    fn control_characters_and_huge_ids_are_tamed() {
+        let id = format!("tests/t.py::test_a[\x1b[2J{}]", "x".repeat(100_000));
+        let problem = crate::events::Problem {
+            phase: crate::events::Phase::Call,
+            is_error: false,
+            message: "AssertionError: \x1b[31mred\x07".to_string(),
+            location: None,
+            longrepr: "E   \x1b[31mred\tline\x00".to_string(),
+        };
+        let mut results = FinalResults::default();
+        results.record(&TestResult::bare(
+            id,
+            Outcome::Failed,
+            vec![problem],
+            None,
+            0,
+        ));
+        let text = render(&results, &RepoPaths::new(std::path::Path::new("/r"), None));
+        let line = text.strip_suffix('\n').unwrap();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{line:?}"
+        );
+        assert!(line.len() < 2_000, "{} bytes", line.len());
+        assert!(line.contains("test_a[\\x1b[2Jxxx"), "{line}");
+        assert!(line.contains("AssertionError: \\x1b[31mred\\x07"), "{line}");
+        assert!(line.contains("\\x1b[31mred\tline\\x00"), "{line}");
     }
 
     #[test]

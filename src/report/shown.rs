@@ -1,7 +1,7 @@
 //! Test ids and one-line messages as the terminal shows them: control characters escaped (a
 //! parametrize id or a skip reason can hold any character, and ESC would drive the terminal)
 //! and a very long id cut in the middle, so one 100 KB id does not fill the screen. Reports
-//! (JUnit, JSON, history) keep them whole.
+//! (JUnit, JSON, history) keep them whole; what CI shows (GitHub annotations) uses these too.
 
 use std::borrow::Cow;
 
@@ -40,15 +40,34 @@ pub fn shown_line(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Text of several lines (a failure's excerpt) with its control characters escaped, except
+/// the newlines and tabs that lay it out.
+pub fn shown_text(text: &str) -> Cow<'_, str> {
+    if text.chars().any(needs_escape_in_text) {
+        Cow::Owned(escaped_where(text, needs_escape_in_text))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// C0 and C1 controls and DEL: what a terminal would act on instead of print.
 fn needs_escape(c: char) -> bool {
     c.is_control()
 }
 
+fn needs_escape_in_text(c: char) -> bool {
+    needs_escape(c) && !matches!(c, '\n' | '\t')
+}
+
 fn escaped(text: &str) -> String {
+    escaped_where(text, needs_escape)
+}
+
+/// `text` with the characters `escape` picks written as `\xNN`, as pytest writes them in ids.
+fn escaped_where(text: &str, escape: fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if needs_escape(c) {
+        if escape(c) {
             out.push_str(&format!("\\x{:02x}", u32::from(c)));
         } else {
             out.push(c);
@@ -70,6 +89,12 @@ mod tests {
     fn control_characters_are_escaped_as_pytest_escapes_ids() {
         assert_eq!(shown_id("t.py::a[\x1b[2J\x00]"), "t.py::a[\\x1b[2J\\x00]");
         assert_eq!(shown_id("t.py::a[\u{85}]"), "t.py::a[\\x85]");
+    }
+
+    #[test]
+    fn text_keeps_its_newlines_and_tabs() {
+        assert_eq!(shown_text("a\tb\nc\r\x1b[2J"), "a\tb\nc\\x0d\\x1b[2J");
+        assert!(matches!(shown_text("a\tb\nc"), Cow::Borrowed(_)));
     }
 
     #[test]

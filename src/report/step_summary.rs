@@ -304,7 +304,8 @@ fn code(text: &str) -> String {
 }
 
 /// Text made safe for a table cell or list item: Markdown punctuation backslash-escaped
-/// (`|` would end the cell), HTML escaped, newlines as `<br>`.
+/// (`|` would end the cell), HTML escaped, newlines as `<br>`, other control characters as a
+/// visible `\xNN` (the backslash escaped for Markdown).
 fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -315,6 +316,9 @@ fn cell(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\n' => out.push_str("<br>"),
             '\r' => {}
+            c if c.is_control() && c != '\t' => {
+                out.push_str(&format!("\\\\x{:02x}", u32::from(c)));
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' | '$' => {
                 out.push('\\');
                 out.push(c);
@@ -341,6 +345,7 @@ mod tests {
             code("t.py::test[`a`]"),
             "<code>t.py::test\\[\\`a\\`\\]</code>"
         );
+        assert_eq!(cell("a\x1b[2J\x00b"), "a\\\\x1b\\[2J\\\\x00b");
     }
 
     #[test]
