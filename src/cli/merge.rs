@@ -63,9 +63,8 @@ pub fn merge(
     let settings =
         request::history_settings(history.as_deref(), args.no_history, invocation_dir, loaded);
     let outputs = args.outputs.resolve(invocation_dir, None)?;
-    let mut reporters = outputs
-        .reporters(Some(settings.path.clone()))
-        .map_err(usage)?;
+    let mut reporters = outputs.reports(Some(settings.path.clone()));
+    reporters.extend(outputs.event_logs(None).map_err(usage)?);
     replay(&merged, &mut reporters)?;
     if settings.record {
         record(

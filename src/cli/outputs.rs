@@ -77,33 +77,49 @@ impl OutputArgs {
 }
 
 impl Outputs {
-    /// The reporters every run has: stdout's (terminal or JSON lines), JUnit, the event log.
-    /// The terminal looks failure groups up in `history`.
-    pub fn reporters(
-        &self,
-        history: Option<PathBuf>,
-    ) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+    /// The reports a person reads: the terminal (unless stdout is the JSON stream), JUnit,
+    /// and in CI the annotations and step summary. The terminal looks failure groups up in
+    /// `history`.
+    pub fn reports(&self, history: Option<PathBuf>) -> Vec<Box<dyn Reporter>> {
         let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
-        if self.json_stdout {
-            reporters.push(Box::new(JsonLinesReporter::stdout()));
-        } else {
+        if !self.json_stdout {
             let terminal = TerminalReporter::stdout(self.color, self.verbose);
             reporters.push(Box::new(terminal.with_history(history)));
         }
         if let Some(path) = &self.junit {
             reporters.push(Box::new(JunitReporter::new(path.clone())));
         }
-        if let Some(path) = &self.json {
-            reporters.push(Box::new(JsonLinesReporter::file(path)?));
-        }
-        // In CI: GitHub annotations (not when stdout is the JSON stream) and the step summary.
+        // GitHub annotations go to stdout, so not when it is the JSON stream.
         reporters.extend(ci_reporters(&ci::process_env, !self.json_stdout));
-        Ok(reporters)
+        reporters
+    }
+
+    /// The event logs (JSON lines on stdout, `--json` file). They come after history: their
+    /// last line, `run_finished`, gives the exit code `latch` settled on when history was
+    /// committed (or settles it, without history).
+    pub fn event_logs(
+        &self,
+        latch: Option<&Arc<Latch>>,
+    ) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+        let settling = |log: JsonLinesReporter| -> Box<dyn Reporter> {
+            match latch {
+                Some(latch) => Box::new(log.settling(Arc::clone(latch))),
+                None => Box::new(log),
+            }
+        };
+        let mut logs = Vec::new();
+        if self.json_stdout {
+            logs.push(settling(JsonLinesReporter::stdout()));
+        }
+        if let Some(path) = &self.json {
+            logs.push(settling(JsonLinesReporter::file(path)?));
+        }
+        Ok(logs)
     }
 }
 
-/// One run's reporters: `outputs`' and history last (it is written after the files a person
-/// looks at first), as one of `series` when the run is a repetition.
+/// One run's reporters: the reports a person reads, then history (as one of `series` when the
+/// run is a repetition), then the event logs.
 pub fn run_reporters(
     outputs: &Outputs,
     resolved: &Resolved,
@@ -111,17 +127,19 @@ pub fn run_reporters(
     latch: Option<&Arc<Latch>>,
 ) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
     let history = resolved.request.history.as_ref().map(|h| h.path.clone());
-    let mut reporters = outputs.reporters(history)?;
+    let mut reporters = outputs.reports(history);
     if let Some(mut recorder) = recorder(resolved)? {
         if let Some(series) = series {
             recorder = recorder.in_series(series);
         }
-        // Last in the list, so it settles the interrupt after every other report is written.
+        // After the reports, so a signal while they are written still interrupts the run:
+        // the latch settles when the run is committed.
         reporters.push(match latch {
             Some(latch) => Box::new(recorder.settling(Arc::clone(latch))),
             None => Box::new(recorder),
         });
     }
+    reporters.extend(outputs.event_logs(latch)?);
     Ok(reporters)
 }
 

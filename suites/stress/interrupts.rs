@@ -1,8 +1,9 @@
 //! SIGINT and SIGTERM at random moments of a real run (`fixtures/interrupts`): while vigil
 //! starts and collects, mid-test, and while it writes its reports. Every signal that arrives
 //! before the run is settled must end in exit 2, a well-formed JUnit file, a history run
-//! marked interrupted with as many results, the signal forwarded to a test in flight, and no
-//! process left. A second Ctrl-C kills at once.
+//! marked interrupted with as many results, an event log ending in `run_finished` with exit 2,
+//! the signal forwarded to a test in flight, and no process left. A second Ctrl-C kills at
+//! once.
 
 use std::fs::File;
 use std::path::Path;
@@ -23,7 +24,10 @@ const MAX_TRIALS: usize = 80;
 /// Runs going at once: each mostly waits on pytest, and the trials are independent.
 const AT_ONCE: usize = 2;
 const SECOND_INTERRUPT_TRIALS: usize = 4;
-const RUN_FINISHED: &str = "\"run_finished\"";
+const TEST_FINISHED: &str = "\"test_finished\"";
+/// Tests per quick file when the signal aims at the reports: enough that writing them takes
+/// long enough to be hit.
+const MANY_QUICK_TESTS: usize = 400;
 /// A guard, not a measurement: how long a trial's vigil may take before the trial fails.
 const GUARD: Duration = Duration::from_secs(60);
 
@@ -123,9 +127,10 @@ fn name(signal: i32) -> &'static str {
 
 const CALIBRATION: Aim = Aim {
     after: None,
+    times: 1,
     delay: Duration::ZERO,
     jobs: "2",
-    quick_tests: "30",
+    quick_tests: 30,
 };
 
 /// How long an uninterrupted run takes here and now: the span the moments are drawn from.
@@ -147,7 +152,7 @@ fn calibrate(python: &Path) -> Result<Duration, Failed> {
 fn start(dir: &Path, python: &Path, mark: &str, aim: Aim) -> Result<Child, Failed> {
     let mut command = vigil_in(dir, python, mark)?;
     command
-        .env("QUICK_TESTS", aim.quick_tests)
+        .env("QUICK_TESTS", aim.quick_tests.to_string())
         .args(["run", "-j", aim.jobs, "--junit", "junit.xml"])
         .args(["--json", "events.jsonl", "--", "-p", "no:cacheprovider"]);
     Ok(command.spawn()?)
@@ -173,18 +178,19 @@ fn send(child: &Child, signal: i32) {
     unsafe { libc::kill(child.id() as i32, signal) };
 }
 
-/// When a trial's signal goes: `delay` after the event log first shows `after` (or after the
-/// start). Random delays spread the moments; the events aim them at each phase of a run.
+/// When a trial's signal goes: `delay` after the event log shows `after` for the `times`th
+/// time (or after the start). Random delays spread the moments; the events aim them at each
+/// phase of a run.
 #[derive(Debug, Clone, Copy)]
 struct Aim {
     after: Option<&'static str>,
+    times: usize,
     delay: Duration,
     /// Workers: two where the signal meets workers starting, collecting or mid-test (each
     /// must get it), one elsewhere, which is cheaper.
     jobs: &'static str,
-    /// Tests per quick file: many when the signal aims at the reports, so writing them takes
-    /// long enough to be hit.
-    quick_tests: &'static str,
+    /// Tests per quick file.
+    quick_tests: usize,
 }
 
 impl Aim {
@@ -199,8 +205,9 @@ impl Aim {
                 moments.within(ms(200), 0.0, 1.0),
             ),
             2 => (Some("\"test_started\""), moments.within(ms(600), 0.0, 1.0)),
-            // The reports take a few ms: the signal goes as soon as the run's end is seen.
-            _ => (Some(RUN_FINISHED), Duration::ZERO),
+            // The reports take a few ms: the signal goes as soon as the last test's result is
+            // seen (the log's own `run_finished` comes only after history is committed).
+            _ => (Some(TEST_FINISHED), Duration::ZERO),
         };
         // Not before vigil has installed its handlers (a few ms after exec).
         let delay = if after.is_none() {
@@ -209,13 +216,14 @@ impl Aim {
             delay
         };
         let jobs = if matches!(n % 4, 1 | 2) { "2" } else { "1" };
-        let quick_tests = if after == Some(RUN_FINISHED) {
-            "400"
-        } else {
-            "30"
+        let (quick_tests, times) = match after {
+            // Every result: two quick files and test_waits.py's two tests.
+            Some(TEST_FINISHED) => (MANY_QUICK_TESTS, 2 * MANY_QUICK_TESTS + 2),
+            _ => (30, 1),
         };
         Aim {
             after,
+            times,
             delay,
             jobs,
             quick_tests,
@@ -227,7 +235,12 @@ impl Aim {
         if let Some(needle) = self.after {
             let deadline = Instant::now() + GUARD;
             let mut tail = Tail::default();
-            while !tail.grew_with(log, needle) {
+            let mut seen = 0;
+            loop {
+                seen += tail.count_new(log, needle);
+                if seen >= self.times {
+                    break;
+                }
                 if child.try_wait()?.is_some() || Instant::now() > deadline {
                     return Ok(());
                 }
@@ -243,25 +256,30 @@ impl Aim {
 #[derive(Default)]
 struct Tail {
     seen: u64,
-    /// The end of the last read, in case the needle straddles two reads.
+    /// The end of the last read, one byte short of a needle: a needle that straddles two
+    /// reads is found, and none is counted twice.
     carry: Vec<u8>,
 }
 
 impl Tail {
-    fn grew_with(&mut self, path: &Path, needle: &str) -> bool {
+    /// How many times `needle` occurs in what was appended since the last look.
+    fn count_new(&mut self, path: &Path, needle: &str) -> usize {
         use std::io::{Read, Seek, SeekFrom};
         let Ok(mut file) = File::open(path) else {
-            return false;
+            return 0;
         };
         let mut fresh = Vec::new();
         if file.seek(SeekFrom::Start(self.seen)).is_err() || file.read_to_end(&mut fresh).is_err() {
-            return false;
+            return 0;
         }
         self.seen += fresh.len() as u64;
         let mut window = std::mem::take(&mut self.carry);
         window.extend_from_slice(&fresh);
-        let found = window.windows(needle.len()).any(|w| w == needle.as_bytes());
-        let keep = window.len().saturating_sub(needle.len());
+        let found = window
+            .windows(needle.len())
+            .filter(|w| *w == needle.as_bytes())
+            .count();
+        let keep = window.len().saturating_sub(needle.len() - 1);
         self.carry = window.split_off(keep);
         found
     }
@@ -287,6 +305,7 @@ fn one_signal(python: &Path, signal: i32, aim: Aim) -> Result<Phase, Failed> {
                 || format!("history run {run} vs {} JUnit cases\n{text}", cases.len()),
             )?;
             forwarded(dir.path(), &log)?;
+            log.ends_with_exit(2)?;
             Ok(log.phase())
         }
         0 => {
@@ -294,6 +313,7 @@ fn one_signal(python: &Path, signal: i32, aim: Aim) -> Result<Phase, Failed> {
             check(run["interrupted"] == false && run["exit_code"] == 0, || {
                 format!("exit 0 but history says {run}")
             })?;
+            log.ends_with_exit(0)?;
             Ok(Phase::AfterSettling)
         }
         other => Err(format!("exit {other}\n{text}").into()),
@@ -346,15 +366,30 @@ impl EventLog {
     }
 
     fn phase(&self) -> Phase {
-        let run_finished = self.events.iter().find(|e| e["event"] == "run_finished");
-        if !self.events.iter().any(|e| e["event"] == "test_started") {
+        let count = |event: &str| self.events.iter().filter(|e| e["event"] == event).count();
+        let collected: usize = self
+            .events
+            .iter()
+            .filter(|e| e["event"] == "collected")
+            .filter_map(|e| e["tests"].as_array().map(Vec::len))
+            .sum();
+        if count("test_started") == 0 {
             Phase::BeforeTests
-        } else if run_finished.is_some_and(|e| e["exit"] != 2) {
-            // The run had ended on its own: the signal came while reports were written.
+        } else if count("test_finished") >= collected {
+            // Every test had its result: the signal came while the reports were written.
             Phase::WritingReports
         } else {
             Phase::MidRun
         }
+    }
+
+    /// The log ends with `run_finished` giving the exit code vigil exited with.
+    fn ends_with_exit(&self, code: i32) -> TestResult {
+        let last = self.events.last();
+        check(
+            last.is_some_and(|e| e["event"] == "run_finished" && e["exit"] == code),
+            || format!("vigil exited {code}, but the event log ends with {last:?}"),
+        )
     }
 }
 
