@@ -3,6 +3,7 @@
 //! captured output in `system-out`/`system-err`.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use quick_junit::{
 
 use crate::events::{Event, Outcome, Phase, Problem, TestResult};
 
-use super::xml_text::{xml_safe, xml_safe_output};
+use super::xml_text::{unmark, xml_safe, xml_safe_output};
 use super::{ReportError, Reporter};
 
 pub struct JunitReporter {
@@ -109,7 +110,8 @@ impl Reporter for JunitReporter {
             .unwrap_or(std::path::Path::new("."));
         std::fs::create_dir_all(dir).map_err(write_err)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-        self.report().serialize(&mut tmp)?;
+        let xml = self.report().to_string()?;
+        tmp.write_all(unmark(&xml).as_bytes()).map_err(write_err)?;
         // Temp files are created 0600; a report is for everyone who can read the directory.
         std::fs::set_permissions(
             tmp.path(),
