@@ -27,6 +27,7 @@ use vigil::execute::descendants;
 use vigil::exit::ExitCode;
 use vigil::interrupt::Latch;
 use vigil::plan::partition::Partition;
+use vigil::redact::Redactor;
 use vigil::report::{render_plan, render_tier_counts};
 use vigil::session::request::{self, Flags};
 use vigil::session::{self, Preview};
@@ -448,7 +449,7 @@ fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
     }
     // One worker: the ids come out in the order pytest itself would collect them.
     let flags = flags(args.selection, Some(1), None, 1 << 20);
-    let preview = preview(flags, &invocation_dir, loaded)?;
+    let (preview, redact) = preview(flags, &invocation_dir, loaded)?;
     let tests: Vec<&PlannedTest> = preview
         .waves
         .iter()
@@ -458,7 +459,7 @@ fn list(args: ListArgs, invocation_dir: PathBuf, loaded: &Loaded) -> Result<Exit
         print!("{}", render_tier_counts(&tests, &preview.tiers));
     } else {
         for test in &tests {
-            println!("{}", test.id);
+            println!("{}", redact.redact(&test.id));
         }
     }
     Ok(if tests.is_empty() {
@@ -488,17 +489,28 @@ fn plan(
     loaded: &Loaded,
 ) -> Result<ExitCode, Failure> {
     let json = json_format(format)?;
-    let preview = preview(flags, &invocation_dir, loaded)?;
+    let (preview, redact) = preview(flags, &invocation_dir, loaded)?;
     if json {
-        print_json(&preview)?;
+        let mut value =
+            serde_json::to_value(&preview).map_err(|e| (ExitCode::InternalError, e.into()))?;
+        redact.redact_json(&mut value);
+        print_json(&value)?;
     } else {
-        print!("{}", render_plan(&preview));
+        print!("{}", redact.redact(&render_plan(&preview)));
     }
     Ok(ExitCode::Ok)
 }
 
-fn preview(flags: Flags, invocation_dir: &Path, loaded: &Loaded) -> Result<Preview, Failure> {
+/// What a run would do, and the redactor its reports would use: test ids and skip reasons
+/// can hold a secret's value (a parametrize id), and `list` and `plan` print them.
+fn preview(
+    flags: Flags,
+    invocation_dir: &Path,
+    loaded: &Loaded,
+) -> Result<(Preview, Redactor), Failure> {
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
-    session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))
+    let preview =
+        session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    Ok((preview, resolved.request.redact))
 }

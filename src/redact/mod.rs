@@ -209,6 +209,25 @@ impl Redactor {
         }
     }
 
+    /// Every string in `value` (and every object key) redacted, for JSON printed as is: a
+    /// secret with a quote or backslash in it would not match in the serialized text.
+    pub fn redact_json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => self.redact_string(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_json(item)),
+            Value::Object(fields) => {
+                let taken = std::mem::take(fields);
+                for (mut key, mut item) in taken {
+                    self.redact_string(&mut key);
+                    self.redact_json(&mut item);
+                    fields.insert(key, item);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
     /// Once per process, on stderr: which secret-looking variables are not redacted because
     /// their values are too short. Names only.
     pub fn warn_once(&self) {

@@ -108,6 +108,31 @@ fn a_secret_inside_another_goes_whole_and_overlaps_leave_nothing() {
     assert_eq!(r.redact("abababab!"), "[REDACTED:A_TOKEN]!");
 }
 
+/// JSON printed as is (`vigil plan --format json`): a secret with a quote in it would not
+/// match in the serialized text, so strings and keys are redacted as values.
+#[test]
+fn json_strings_and_keys_are_redacted_where_they_sit() {
+    let r = redactor(&[("API_TOKEN", "tok\"en-x9")]);
+    let mut value = serde_json::json!({
+        "tok\"en-x9": [1, "id[tok\"en-x9]", {"nested": "tok\"en-x9"}, null, true],
+    });
+    r.redact_json(&mut value);
+    let text = value.to_string();
+    assert!(!text.contains("en-x9"), "{text}");
+    assert_eq!(
+        value,
+        serde_json::json!({
+            "[REDACTED:API_TOKEN]": [
+                1,
+                "id[[REDACTED:API_TOKEN]]",
+                {"nested": "[REDACTED:API_TOKEN]"},
+                null,
+                true
+            ],
+        })
+    );
+}
+
 #[test]
 fn each_line_of_a_multi_line_secret_is_a_secret_of_its_own() {
     let r = redactor(&[("DEPLOY_KEY", "-----BEGIN KEY-----\nAAAABBBBCCCC\nok\n")]);

@@ -190,6 +190,11 @@ fn no_artefact_holds_a_secret() -> TestResult {
     exited(&first.output, 1)?;
     check_run(root, &first)?;
     printed.push(first);
+    // What a run would do prints ids, and two of them are secrets' values.
+    for args in [vec!["list"], vec!["plan"], vec!["plan", "--format", "json"]] {
+        let done = run(root, &format!("vigil {}", args.join(" ")), &args)?;
+        printed.push(done);
+    }
     let pytest_junit = pytest_junit(root)?;
     // The report and metrics are of the run (the latest run, before the import adds one).
     for args in [
@@ -318,9 +323,14 @@ fn check_artefacts(root: &Path, printed: &[Printed]) -> TestResult {
     let all: Vec<&str> = SECRETS.iter().map(|(n, _)| *n).collect();
     let label = [PUBLIC[0].1];
     let both = [PUBLIC[0].1, PUBLIC[1].1];
+    // The parametrize ids `list` and `plan` print.
+    let ids: &[&str] = &["API_TOKEN", "AWS_SECRET_ACCESS_KEY"];
     // Where each secret was shown, its marker is; what is not secret is still there.
-    let expected: [(&str, &[&str], &[&str]); 8] = [
+    let expected: [(&str, &[&str], &[&str]); 11] = [
         ("vigil run: stdout", &all, &label),
+        ("vigil list: stdout", ids, &[]),
+        ("vigil plan: stdout", ids, &[]),
+        ("vigil plan --format json: stdout", ids, &[]),
         ("out/junit.xml", &all, &both),
         ("out/events.jsonl", &all, &both),
         ("out/export.jsonl", &all, &label),
