@@ -502,7 +502,8 @@ fn plan(
 }
 
 /// What a run would do, and the redactor its reports would use: test ids and skip reasons
-/// can hold a secret's value (a parametrize id), and `list` and `plan` print them.
+/// can hold a secret's value (a parametrize id), and `list` and `plan` print them. An error
+/// is redacted too: pytest's own output about a conftest that failed to import can quote one.
 fn preview(
     flags: Flags,
     invocation_dir: &Path,
@@ -510,7 +511,10 @@ fn preview(
 ) -> Result<(Preview, Redactor), Failure> {
     let resolved = request::resolve(flags, invocation_dir, loaded).map_err(usage)?;
     let cancel = install_signal_handlers();
-    let preview =
-        session::preview(&resolved.request, &cancel).map_err(|e| (e.exit_code(), e.into()))?;
+    let redact = &resolved.request.redact;
+    let preview = session::preview(&resolved.request, &cancel).map_err(|e| {
+        let message = redact.redact(&format!("{e:#}")).into_owned();
+        (e.exit_code(), anyhow::anyhow!(message))
+    })?;
     Ok((preview, resolved.request.redact))
 }

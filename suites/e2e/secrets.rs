@@ -14,10 +14,16 @@ use libtest_mimic::{Failed, Trial};
 use crate::support::{self, check, exited, TestResult};
 
 pub fn trials() -> Vec<Trial> {
-    vec![Trial::test(
-        "secrets::no_artefact_holds_a_secret",
-        no_artefact_holds_a_secret,
-    )]
+    vec![
+        Trial::test(
+            "secrets::no_artefact_holds_a_secret",
+            no_artefact_holds_a_secret,
+        ),
+        Trial::test(
+            "secrets::list_and_plan_errors_are_redacted",
+            list_and_plan_errors,
+        ),
+    ]
 }
 
 /// Redacted: the built-in patterns and `[redact] env`'s `SHOP_*`.
@@ -223,6 +229,31 @@ fn no_artefact_holds_a_secret() -> TestResult {
     exited(&merged.output, 1)?;
     printed.push(merged);
     check_artefacts(root, &printed)
+}
+
+/// A conftest that fails to import with a secret in its message: `list` and `plan` stop
+/// with pytest's own output as their error, and that is redacted as a run's would be.
+fn list_and_plan_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    std::fs::write(root.join("pytest.ini"), "[pytest]\n")?;
+    std::fs::create_dir(root.join("tests"))?;
+    std::fs::write(
+        root.join("tests/conftest.py"),
+        "import os\nraise ImportError('bad ' + os.environ['API_TOKEN'])\n",
+    )?;
+    std::fs::write(root.join("tests/test_a.py"), "def test_a():\n    pass\n")?;
+    let (name, value) = SECRETS[0];
+    for args in [&["list"][..], &["plan"]] {
+        let out = support::vigil_env(root, &[(name, value)], args)?;
+        exited(&out, 4)?;
+        let text = support::text(&out);
+        check(
+            !text.contains(value) && text.contains("ImportError: bad [REDACTED:API_TOKEN]"),
+            || format!("vigil {args:?} with a broken conftest:\n{text}"),
+        )?;
+    }
+    Ok(())
 }
 
 /// The run itself: the warning about the short value (once, by name), the retried test found
