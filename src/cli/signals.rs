@@ -3,6 +3,7 @@
 //! stops at once: every test process and descendant is killed and vigil exits 2. And SIGPIPE
 //! for the commands that only read: `vigil list | head` ends as `git log | head` does.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -46,6 +47,13 @@ pub fn install() -> Interrupts {
             first = false;
             if listener.latch.request() {
                 listener.cancel.store(true, Ordering::SeqCst);
+                // Not eprintln!: with stderr closed it would panic and end this thread, and
+                // with it the answer to a second signal.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "vigil: interrupted: stopping the tests, then writing the reports \
+                     (interrupt again to kill everything now)"
+                );
             }
         }
     });

@@ -87,6 +87,11 @@ impl<'a> NativeLane<'a> {
         self.queue.is_empty() && self.running.is_empty()
     }
 
+    /// Native test processes started and not yet finished.
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
     /// Starts queued tests while fewer than `free` of them run.
     pub fn fill(
         &mut self,

@@ -116,6 +116,7 @@ impl<'a> Pool<'a> {
         }
         self.lane.announce(emit);
         let mut cancelled_at: Option<Instant> = None;
+        let mut past_grace = false;
         while self.slots.iter().any(|s| !s.done) || !self.lane.is_idle() {
             if cancel.load(Ordering::SeqCst) && cancelled_at.is_none() {
                 cancelled_at = Some(Instant::now());
@@ -123,7 +124,13 @@ impl<'a> Pool<'a> {
                 self.signal_live(libc::SIGINT);
                 self.lane.cancel(libc::SIGINT);
             }
-            if cancelled_at.is_some_and(|t| t.elapsed() > CANCEL_GRACE) {
+            if !past_grace && cancelled_at.is_some_and(|t| t.elapsed() > CANCEL_GRACE) {
+                past_grace = true;
+                emit(Event::Notice {
+                    message: self.still_running_after_grace(),
+                });
+            }
+            if past_grace {
                 self.signal_live(libc::SIGKILL);
                 self.lane.cancel(libc::SIGKILL);
             }
@@ -420,6 +427,21 @@ impl<'a> Pool<'a> {
         if let Err(message) = self.start(index, generation, files, false, exclude, emit) {
             self.execution.internal_error = Some(message);
         }
+    }
+
+    /// Why the run is being killed rather than left to stop: what ignored the interrupt.
+    fn still_running_after_grace(&self) -> String {
+        let workers = self
+            .slots
+            .iter()
+            .filter(|s| !s.done && s.exit.is_none())
+            .count();
+        let processes = workers + self.lane.running();
+        let s = if processes == 1 { "" } else { "es" };
+        format!(
+            "{processes} test process{s} still running {} s after the interrupt: killed",
+            CANCEL_GRACE.as_secs()
+        )
     }
 
     fn signal_live(&self, signal: i32) {

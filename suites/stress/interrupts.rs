@@ -2,8 +2,8 @@
 //! starts and collects, mid-test, and while it writes its reports. Every signal that arrives
 //! before the run is settled must end in exit 2, a well-formed JUnit file, a history run
 //! marked interrupted with as many results, an event log ending in `run_finished` with exit 2,
-//! the signal forwarded to a test in flight, and no process left. A second Ctrl-C kills at
-//! once.
+//! the signal forwarded to a test in flight, and no process left. A test that ignores the
+//! interrupt is killed after the grace period; a second Ctrl-C kills at once.
 
 use std::fs::File;
 use std::path::Path;
@@ -40,6 +40,10 @@ pub fn trials() -> Vec<Trial> {
         Trial::test(
             "interrupts::a_second_interrupt_kills_at_once",
             second_interrupt,
+        ),
+        Trial::test(
+            "interrupts::a_test_ignoring_the_interrupt_is_killed_after_the_grace",
+            past_the_grace,
         ),
     ]
 }
@@ -426,6 +430,32 @@ fn second_interrupt() -> TestResult {
         }
     }
     Ok(())
+}
+
+/// One Ctrl-C while a test ignores it: vigil says it is stopping, waits out the grace
+/// period, kills the worker and says so, then writes its reports as for any interrupt.
+fn past_the_grace() -> TestResult {
+    let python = support::python()?;
+    let dir = support::fixture("interrupts")?;
+    let mark = format!("vigil-interrupt-{}", dir.path().display());
+    let mut child = start_stubborn(dir.path(), &python, &mark)?;
+    wait_for(&dir.path().join("sig/started"), &mut child)?;
+    send(&child, libc::SIGINT);
+    let (code, text) = wait_guarded(dir.path(), child, GUARD)?;
+    check(code == 2, || format!("exit {code}\n{text}"))?;
+    for said in [
+        "vigil: interrupted: stopping the tests, then writing the reports",
+        "1 test process still running 5 s after the interrupt: killed",
+    ] {
+        check(text.contains(said), || format!("no {said:?} in\n{text}"))?;
+    }
+    let left = survivors(&mark);
+    check(left.is_empty(), || format!("processes survived: {left:?}"))?;
+    support::junit_cases(&dir.path().join("junit.xml")).map_err(|e| format!("JUnit: {e}"))?;
+    let run = last_run(dir.path())?;
+    check(run["interrupted"] == true && run["exit_code"] == 2, || {
+        format!("history run {run}")
+    })
 }
 
 fn start_stubborn(dir: &Path, python: &Path, mark: &str) -> Result<Child, Failed> {
