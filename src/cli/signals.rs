@@ -51,8 +51,7 @@ pub fn install() -> Interrupts {
                 // with it the answer to a second signal.
                 let _ = writeln!(
                     std::io::stderr(),
-                    "vigil: interrupted: stopping the tests, then writing the reports \
-                     (interrupt again to kill everything now)"
+                    "vigil: interrupted: stopping the tests (interrupt again to kill them now)"
                 );
             }
         }

@@ -444,7 +444,7 @@ fn past_the_grace() -> TestResult {
     let (code, text) = wait_guarded(dir.path(), child, GUARD)?;
     check(code == 2, || format!("exit {code}\n{text}"))?;
     for said in [
-        "vigil: interrupted: stopping the tests, then writing the reports",
+        "vigil: interrupted: stopping the tests (interrupt again to kill them now)",
         "1 test process still running 5 s after the interrupt: killed",
     ] {
         check(text.contains(said), || format!("no {said:?} in\n{text}"))?;
