@@ -431,12 +431,7 @@ impl<'a> Pool<'a> {
 
     /// Why the run is being killed rather than left to stop: what ignored the interrupt.
     fn still_running_after_grace(&self) -> String {
-        let workers = self
-            .slots
-            .iter()
-            .filter(|s| !s.done && s.exit.is_none())
-            .count();
-        let processes = workers + self.lane.running();
+        let processes = self.live_slots().count() + self.lane.running();
         let s = if processes == 1 { "" } else { "es" };
         format!(
             "{processes} test process{s} still running {} s after the interrupt: killed",
@@ -444,8 +439,13 @@ impl<'a> Pool<'a> {
         )
     }
 
+    /// Workers still running: not finished, and no exit seen yet.
+    fn live_slots(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|s| !s.done && s.exit.is_none())
+    }
+
     fn signal_live(&self, signal: i32) {
-        for slot in self.slots.iter().filter(|s| !s.done && s.exit.is_none()) {
+        for slot in self.live_slots() {
             slot.worker.signal_group(signal);
         }
     }

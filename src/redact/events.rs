@@ -135,8 +135,8 @@ impl Redactor {
         for marker in markers {
             let Marker { name, args, kwargs } = marker;
             self.redact_string(name);
-            args.iter_mut().for_each(|a| self.json(a));
-            kwargs.values_mut().for_each(|v| self.json(v));
+            args.iter_mut().for_each(|a| self.redact_json(a));
+            kwargs.values_mut().for_each(|v| self.redact_json(v));
         }
         self.option(tier);
         if let Some(diagnosis) = diagnosis {
@@ -272,17 +272,6 @@ impl Redactor {
             if let std::borrow::Cow::Owned(redacted) = self.redact(text) {
                 *path = PathBuf::from(redacted);
             }
-        }
-    }
-
-    /// Strings anywhere in a JSON value (marker arguments: a parametrize list can hold the
-    /// very value a test reads from the environment).
-    fn json(&self, value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::String(text) => self.redact_string(text),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.json(v)),
-            _ => {}
         }
     }
 }

@@ -209,8 +209,10 @@ impl Redactor {
         }
     }
 
-    /// Every string in `value` (and every object key) redacted, for JSON printed as is: a
-    /// secret with a quote or backslash in it would not match in the serialized text.
+    /// Every string in `value` (and every object key) redacted: marker arguments (a
+    /// parametrize list can hold the very value a test reads from the environment), and JSON
+    /// printed as is, where a secret with a quote or backslash in it would not match in the
+    /// serialized text.
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         use serde_json::Value;
         match value {
